@@ -1,0 +1,261 @@
+"""Base splat model: nerfstudio's SplatfactoModel on any device, offline, through our backend.
+
+Every method of the package subclasses :class:`PortableSplatModel`. Compared with
+splatfacto it (1) never calls ``.cuda()``, (2) builds LPIPS lazily and never downloads,
+(3) rasterizes through :func:`ns_plugins.splat.backend.rasterize` (gsplat on CUDA, the torch
+backend elsewhere), and (4) exposes two hooks the methods need:
+
+- :meth:`render_gaussians` renders C virtual cameras in ONE rasterize call, and per-Gaussian
+  extra channels ``[N, E]`` in the same pass as RGB;
+- :meth:`camera_to_worlds` maps the batch camera to the ``[C, 3, 4]`` poses to render
+  (deblurring methods return the sub-frame poses of the exposure).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Dict, Iterator, List, Literal, Optional, Tuple, Type, Union
+from unittest import mock
+
+import torch
+from nerfstudio.cameras.cameras import Cameras
+from nerfstudio.models.splatfacto import RGB2SH, SplatfactoModel, SplatfactoModelConfig
+from nerfstudio.utils.rich_utils import CONSOLE
+
+from ns_plugins.splat.backend import rasterize
+from ns_plugins.splat.lpips import LazyLPIPS
+from ns_plugins.splat.schedule import scaled_schedule
+from ns_plugins.splat.sh import eval_sh_colors
+
+
+@dataclass
+class RenderResult:
+    """What one batched rasterize call produced (C cameras, image H x W)."""
+
+    rgb: torch.Tensor
+    """[C, H, W, 3] colour without background."""
+    alpha: torch.Tensor
+    """[C, H, W, 1] accumulated opacity."""
+    extra: Optional[torch.Tensor]
+    """[C, H, W, E] alpha-blended extra channels, or None."""
+    depth: Optional[torch.Tensor]
+    """[C, H, W, 1] expected depth, or None."""
+    info: Dict
+    """gsplat's meta (radii, means2d, ...) used by the densification strategy."""
+
+
+def viewmats_from_camera_to_worlds(c2w: torch.Tensor) -> torch.Tensor:
+    """World-to-camera matrices in gsplat's convention (x right, y down, z forward).
+
+    Args:
+        c2w: [C, 3, 4] or [C, 4, 4] nerfstudio camera-to-world (x right, y up, z back).
+
+    Returns:
+        [C, 4, 4] view matrices.
+    """
+    flip = torch.tensor([1.0, -1.0, -1.0], device=c2w.device, dtype=c2w.dtype)
+    rot = c2w[:, :3, :3] * flip  # flip camera y and z axes
+    rot_inv = rot.transpose(1, 2)
+    trans_inv = -rot_inv @ c2w[:, :3, 3:4]
+    bottom = torch.tensor([0.0, 0.0, 0.0, 1.0], device=c2w.device, dtype=c2w.dtype).expand(c2w.shape[0], 1, 4)
+    return torch.cat([torch.cat([rot_inv, trans_inv], dim=2), bottom], dim=1)
+
+
+@contextlib.contextmanager
+def _lpips_built_lazily() -> Iterator[None]:
+    """Make splatfacto's ``populate_modules`` build :class:`LazyLPIPS` instead of downloading AlexNet."""
+    with mock.patch("torchmetrics.image.lpip.LearnedPerceptualImagePatchSimilarity", lambda **_: LazyLPIPS()):
+        yield
+
+
+@dataclass
+class PortableSplatModelConfig(SplatfactoModelConfig):
+    """Splatfacto on any device, offline, with a schedule that can follow the run length."""
+
+    _target: Type = field(default_factory=lambda: PortableSplatModel)
+    rasterizer_backend: Literal["auto", "gsplat", "torch"] = "auto"
+    """Rasterizer: gsplat's CUDA kernels, the pure-PyTorch backend, or auto (gsplat on CUDA tensors)."""
+    schedule_steps: Optional[int] = None
+    """If set, splatfacto's 30k-step schedule (warm-up, refinement, alpha resets, SH degree, resolution,
+    split stop) is rescaled to a run of this many steps. Methods' trainer configs fill it with
+    ``--max-num-iterations`` unless given. None keeps splatfacto's numbers as they are."""
+
+
+class PortableSplatModel(SplatfactoModel):
+    """SplatfactoModel that runs on CPU or GPU and offline. See the module docstring."""
+
+    config: PortableSplatModelConfig
+
+    def populate_modules(self) -> None:
+        if self.config.schedule_steps:
+            for name, value in scaled_schedule(self.config.schedule_steps).items():
+                setattr(self.config, name, value)
+        seed_rgb = None
+        if self.seed_points is not None and self.seed_points[1].shape[0] > 0:
+            # splatfacto moves seed colours with .cuda(): hand it none, set them below
+            seed_rgb = self.seed_points[1]
+            self.seed_points = (self.seed_points[0], seed_rgb[:0])
+        with _lpips_built_lazily():
+            super().populate_modules()
+        if seed_rgb is not None:
+            self.seed_points = (self.seed_points[0], seed_rgb)
+            self._set_colours_from_seed(seed_rgb)
+
+    def _set_colours_from_seed(self, rgb_uint8: torch.Tensor) -> None:
+        """Initialise SH (or sigmoid colour) coefficients from seed colours [N, 3] uint8."""
+        rgb = rgb_uint8.float() / 255.0
+        dc = RGB2SH(rgb) if self.config.sh_degree > 0 else torch.logit(rgb, eps=1e-10)
+        self.gauss_params["features_dc"] = torch.nn.Parameter(dc)
+        self.gauss_params["features_rest"] = torch.nn.Parameter(torch.zeros_like(self.features_rest))
+
+    # ---- rendering -------------------------------------------------------------------------
+
+    def camera_to_worlds(self, camera: Cameras) -> torch.Tensor:
+        """Poses to render for ``camera`` (one image): [C, 3, 4]. Camera optimizer applied in training."""
+        if self.training:
+            assert camera.shape[0] == 1, "Only one camera at a time"
+            return self.camera_optimizer.apply_to_camera(camera)
+        return camera.camera_to_worlds
+
+    def render_gaussians(
+        self,
+        viewmats: torch.Tensor,
+        Ks: torch.Tensor,
+        width: int,
+        height: int,
+        *,
+        extra_features: Optional[torch.Tensor] = None,
+        with_depth: bool = False,
+        gaussian_ids: Optional[torch.Tensor] = None,
+    ) -> RenderResult:
+        """Render C cameras of the current Gaussians in one rasterize call.
+
+        Args:
+            viewmats: [C, 4, 4] world-to-camera.
+            Ks: [C, 3, 3] intrinsics.
+            width, height: image size in pixels.
+            extra_features: [N, E] per-Gaussian channels alpha-blended in the same pass as RGB.
+            with_depth: also render expected depth.
+            gaussian_ids: [M] bool or index selection of Gaussians to render (cropping).
+
+        Returns:
+            RenderResult with [C, H, W, *] images and gsplat's meta.
+        """
+        sel = slice(None) if gaussian_ids is None else gaussian_ids
+        means = self.means[sel]
+        coeffs = torch.cat((self.features_dc[:, None, :], self.features_rest), dim=1)[sel]
+        if self.config.sh_degree > 0:
+            sh_degree: Optional[int] = min(self.step // self.config.sh_degree_interval, self.config.sh_degree)
+            colors = coeffs
+        else:
+            sh_degree, colors = None, torch.sigmoid(coeffs[:, 0, :])
+        if extra_features is not None:
+            # SH must become RGB before extra channels can share the pass
+            if sh_degree is not None:
+                colors = eval_sh_colors(sh_degree, means, coeffs, viewmats)
+                sh_degree = None
+            colors = torch.cat([colors.expand(viewmats.shape[0], -1, -1), extra_features[sel].expand(viewmats.shape[0], -1, -1)], -1)
+        render, alpha, info = rasterize(
+            means=means,
+            quats=self.quats[sel],
+            scales=torch.exp(self.scales[sel]),
+            opacities=torch.sigmoid(self.opacities[sel]).squeeze(-1),
+            colors=colors,
+            viewmats=viewmats,
+            Ks=Ks,
+            width=width,
+            height=height,
+            packed=False,
+            near_plane=0.01,
+            far_plane=1e10,
+            render_mode="RGB+ED" if with_depth else "RGB",
+            sh_degree=sh_degree,
+            sparse_grad=False,
+            absgrad=self.strategy.absgrad,
+            rasterize_mode=self.config.rasterize_mode,
+            backend=self.config.rasterizer_backend,
+        )
+        num_extra = 0 if extra_features is None else extra_features.shape[-1]
+        return RenderResult(
+            rgb=render[..., :3],
+            alpha=alpha,
+            extra=render[..., 3 : 3 + num_extra] if num_extra else None,
+            depth=render[..., 3 + num_extra :] if with_depth else None,
+            info=info,
+        )
+
+    def extra_features(self) -> Optional[torch.Tensor]:
+        """Per-Gaussian channels [N, E] to render with RGB (returned as ``outputs["extra"]``); none here."""
+        return None
+
+    def get_outputs(self, camera: Cameras) -> Dict[str, Union[torch.Tensor, List]]:
+        if not isinstance(camera, Cameras):
+            return {}
+        c2w = self.camera_to_worlds(camera)
+
+        crop_ids = None
+        if self.crop_box is not None and not self.training:
+            crop_ids = self.crop_box.within(self.means).squeeze()
+            if crop_ids.sum() == 0:
+                return self.get_empty_outputs(int(camera.width.item()), int(camera.height.item()), self.background_color)
+
+        scale = self._get_downscale_factor()
+        camera.rescale_output_resolution(1 / scale)
+        Ks = camera.get_intrinsics_matrices().to(self.device)
+        W, H = int(camera.width.item()), int(camera.height.item())
+        camera.rescale_output_resolution(scale)
+        self.last_size = (H, W)
+        Ks = Ks.reshape(-1, 3, 3).expand(c2w.shape[0], 3, 3)
+
+        with_depth = self.config.output_depth_during_training or not self.training
+        result = self.render_gaussians(
+            viewmats_from_camera_to_worlds(c2w),
+            Ks,
+            W,
+            H,
+            extra_features=self.extra_features(),
+            with_depth=with_depth,
+            gaussian_ids=crop_ids,
+        )
+        self.info = result.info
+        if self.training:
+            self.strategy.step_pre_backward(self.gauss_params, self.optimizers, self.strategy_state, self.step, self.info)
+        return self.outputs_from_render(result, camera)
+
+    def outputs_from_render(self, result: RenderResult, camera: Cameras) -> Dict[str, Union[torch.Tensor, List]]:
+        """nerfstudio outputs (``rgb``, ``depth``, ``accumulation``, ``background``, ``extra``); C=1 squeezed."""
+        background = self._get_background_color()
+        rgb = torch.clamp(result.rgb + (1 - result.alpha) * background, 0.0, 1.0)
+        if self.config.use_bilateral_grid and self.training and camera.metadata and "cam_idx" in camera.metadata:
+            rgb = self._apply_bilateral_grid(rgb, camera.metadata["cam_idx"], rgb.shape[1], rgb.shape[2])
+        squeeze = (lambda t: t.squeeze(0)) if rgb.shape[0] == 1 else (lambda t: t)
+        depth = None
+        if result.depth is not None:
+            depth = squeeze(torch.where(result.alpha > 0, result.depth, result.depth.detach().max()))
+        if not self.training:
+            background = background.expand(rgb.shape[1], rgb.shape[2], 3)
+        outputs: Dict[str, Union[torch.Tensor, List]] = {
+            "rgb": squeeze(rgb),
+            "depth": depth,  # type: ignore[dict-item]
+            "accumulation": squeeze(result.alpha),
+            "background": background,
+        }
+        if result.extra is not None:
+            outputs["extra"] = squeeze(result.extra)
+        return outputs
+
+    # ---- evaluation ------------------------------------------------------------------------
+
+    def get_image_metrics_and_images(
+        self, outputs: Dict[str, torch.Tensor], batch: Dict[str, torch.Tensor]
+    ) -> Tuple[Dict[str, float], Dict[str, torch.Tensor]]:
+        """Splatfacto's PSNR/SSIM; LPIPS only where its weights are cached (never downloaded)."""
+        metrics, images = super().get_image_metrics_and_images(outputs, batch)
+        if not self.lpips.available:
+            metrics.pop("lpips", None)
+            metrics.pop("cc_lpips", None)
+            if not getattr(self, "_lpips_warned", False):
+                CONSOLE.print(f"[yellow]LPIPS unavailable: {self.lpips.reason}")
+                self._lpips_warned = True
+        return metrics, images
