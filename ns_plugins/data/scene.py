@@ -413,6 +413,26 @@ def shade_points(scene: Scene, points: np.ndarray, normals: np.ndarray, instance
     return albedo * (scene.lighting.ambient + scene.lighting.intensity * lambert)[:, None]
 
 
+def sample_sky_points(
+    scene: Scene, n: int, rng: np.random.Generator, radius_factor: float = 6.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seed points on a far dome carrying the sky colour -> (xyz [n, 3], rgb [n, 3] uint8, instance [n]).
+
+    The sky is a colour per direction, not a surface; splatting has to model it with far
+    Gaussians, as it does for the sky of a real capture (where SfM also yields a few far points).
+    Directions cover everything a camera above the ground can see past the objects.
+    """
+    center = np.asarray(scene.center)
+    radius = radius_factor * max(scene.radius, 0.5)
+    az = rng.uniform(0, 2 * math.pi, n)
+    sin_el = rng.uniform(math.sin(math.radians(-20)), 1.0, n)  # uniform on the sphere cap
+    cos_el = np.sqrt(1 - sin_el**2)
+    dirs = np.stack([cos_el * np.cos(az), cos_el * np.sin(az), sin_el], axis=1)
+    xyz = center + radius * dirs
+    rgb = np.round(linear_to_display(sky_color(scene, dirs)) * 255).astype(np.uint8)
+    return xyz.astype(np.float32), rgb, np.full(n, BACKGROUND_ID, dtype=np.int32)
+
+
 def sky_color(scene: Scene, dirs: np.ndarray) -> np.ndarray:
     """Linear sky colour [N, 3] for ray directions [N, 3]."""
     unit = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)

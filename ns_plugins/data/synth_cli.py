@@ -21,11 +21,12 @@ from ns_plugins.data import writer
 from ns_plugins.data.cameras import interleaved_split, make_cameras, orbit_poses, pinhole_intrinsics
 from ns_plugins.data.degradation import DegradationContext, get_degradation
 from ns_plugins.data.errors import DataError
-from ns_plugins.data.scene import BACKGROUND_ID, GROUND_ID, Scene, make_scene, render_view, sample_surface_points
+from ns_plugins.data.scene import BACKGROUND_ID, GROUND_ID, Scene, make_scene, render_view, sample_sky_points, sample_surface_points
 
 GENERATOR_NAME = "ns-plugins-synth"
 # orbit radius in units of the scene's bounding radius: objects fill most of a 50-degree view
 ORBIT_RADIUS_SCALE = 3.0
+SKY_POINT_FRACTION = 0.1  # seed points on a far dome so Gaussians can model the sky
 
 
 def _prepare_output_dir(out: Path, overwrite: bool) -> None:
@@ -86,7 +87,10 @@ def generate_dataset(
         writer.write_frame_ground_truth(out, stem, render)
         renders.append(render)
 
-    xyz, rgb, point_instance = sample_surface_points(scene, num_seed_points, points_rng)
+    num_sky = round(SKY_POINT_FRACTION * num_seed_points)
+    surface = sample_surface_points(scene, num_seed_points - num_sky, points_rng)
+    sky = sample_sky_points(scene, num_sky, points_rng)
+    xyz, rgb, point_instance = (np.concatenate(parts) for parts in zip(surface, sky))
     writer.write_points_ply(out / writer.PLY_NAME, xyz, rgb)
     np.save(out / writer.POINTS_INSTANCE, point_instance)
 

@@ -78,8 +78,9 @@ class PortableSplatModelConfig(SplatfactoModelConfig):
     """Rasterizer: gsplat's CUDA kernels, the pure-PyTorch backend, or auto (gsplat on CUDA tensors)."""
     schedule_steps: Optional[int] = None
     """If set, splatfacto's 30k-step schedule (warm-up, refinement, alpha resets, SH degree, resolution,
-    split stop) is rescaled to a run of this many steps. Methods' trainer configs fill it with
-    ``--max-num-iterations`` unless given. None keeps splatfacto's numbers as they are."""
+    split stop) is rescaled to a run of this many steps. Default: the run's length (``run_steps``)."""
+    run_steps: Optional[int] = None
+    """Length of the training run, filled in by ``PortableTrainerConfig`` (None: keep splatfacto's schedule)."""
 
 
 class PortableSplatModel(SplatfactoModel):
@@ -88,8 +89,9 @@ class PortableSplatModel(SplatfactoModel):
     config: PortableSplatModelConfig
 
     def populate_modules(self) -> None:
-        if self.config.schedule_steps:
-            for name, value in scaled_schedule(self.config.schedule_steps).items():
+        steps = self.config.schedule_steps or self.config.run_steps
+        if steps:
+            for name, value in scaled_schedule(steps, self.num_train_data).items():
                 setattr(self.config, name, value)
         seed_rgb = None
         if self.seed_points is not None and self.seed_points[1].shape[0] > 0:

@@ -38,16 +38,14 @@ class PortableTrainerConfig(TrainerConfig):
         if self.machine.device_type == "cuda" and not torch.cuda.is_available():
             CONSOLE.print("[yellow]No CUDA device: training on the CPU.")
             self.machine.device_type = "cpu"
+        model = self.pipeline.model
+        if hasattr(model, "run_steps"):
+            # always overwritten: tyro re-uses a default instance's values as the CLI's defaults
+            model.run_steps = self.max_num_iterations if self.scale_schedule_to_run else None
         if not self.scale_schedule_to_run:
             return
-        model = self.pipeline.model
-        if getattr(model, "schedule_steps", 0) is None:
-            model.schedule_steps = self.max_num_iterations
         # copies, so the method's shared default objects are never mutated
         self.optimizers = {
-            name: {
-                **group,
-                "scheduler": scale_decay(group.get("scheduler"), self.max_num_iterations),
-            }
+            name: {**group, "scheduler": scale_decay(group.get("scheduler"), self.max_num_iterations)}
             for name, group in self.optimizers.items()
         }
