@@ -18,6 +18,7 @@ from ns_plugins.data.scene import (
     Texture,
     make_scene,
     render_view,
+    sample_sky_points,
     sample_surface_points,
 )
 
@@ -159,3 +160,13 @@ def test_interleaved_split():
     assert 0 not in test and 31 not in test
     train, test = interleaved_split(5, 0)
     assert len(train) == 5 and len(test) == 0
+
+
+def test_sky_points_carry_sky_colour_far_away():
+    scene = make_scene(1)
+    xyz, rgb, inst = sample_sky_points(scene, 500, np.random.default_rng(0))
+    assert xyz.shape == (500, 3) and (inst == 0).all()
+    dist = np.linalg.norm(xyz - np.asarray(scene.center), axis=1)
+    assert dist.min() > 3 * scene.radius
+    # blue-ish sky: blue channel brightest
+    assert (rgb[:, 2] >= rgb[:, 0]).mean() > 0.95

@@ -85,7 +85,8 @@ def test_seed_points_project_onto_rendered_depth(dataset):
         opencv = cam * np.array([1, -1, -1])  # OpenGL -> OpenCV axes
         pix = opencv @ K.T
         u, v = pix[:, 0] / pix[:, 2], pix[:, 1] / pix[:, 2]
-        ok = (z > 0) & (u >= 0) & (u < meta["w"]) & (v >= 0) & (v < meta["h"])
+        # sky-dome points (id 0) stand for a colour at infinity, not a rendered surface
+        ok = (z > 0) & (u >= 0) & (u < meta["w"]) & (v >= 0) & (v < meta["h"]) & (point_ids > 0)
         rows, cols = v[ok].astype(int), u[ok].astype(int)
         diff = z[ok] - depth[rows, cols]
         same_surface = ids[rows, cols] == point_ids[ok]
