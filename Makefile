@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install -q -e ".[dev]"
 	$(PY) -m ns_plugins.splat.build_kernels
+	$(PY) -c "from ns_plugins.splat.native_libs import main; main()"
 	touch $(STAMP)
 
 demo: install

@@ -7,12 +7,16 @@ See DESIGN.md section 4 for the list of what breaks and why.
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import torch
+
+from ns_plugins.splat.native_libs import ensure_libusb_for_open3d
 
 _applied = False
 
@@ -54,18 +58,31 @@ def ffmpeg_executable() -> Optional[str]:
     return exe if exe and Path(exe).exists() else None
 
 
-def point_mediapy_at_ffmpeg() -> None:
-    """``ns-render`` writes video with mediapy, which needs an ffmpeg executable."""
+def put_ffmpeg_on_path() -> None:
+    """Make ``ffmpeg`` resolvable for ``ns-render`` (which checks ``shutil.which``) and mediapy.
+
+    Without a system ffmpeg, links imageio-ffmpeg's binary as ``ffmpeg`` in a per-user cache
+    folder and prepends that folder to ``PATH`` for this process and its children.
+    """
     if shutil.which("ffmpeg"):
         return
     exe = ffmpeg_executable()
     if exe is None:
         return
-    try:
-        import mediapy
-    except ImportError:
+    for base in (Path.home() / ".cache", Path(tempfile.gettempdir())):
+        folder = base / "ns_plugins" / "bin"
+        link = folder / "ffmpeg"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if link.resolve() != Path(exe).resolve():
+                tmp = folder / f"ffmpeg.{os.getpid()}"
+                tmp.unlink(missing_ok=True)
+                tmp.symlink_to(exe)
+                tmp.replace(link)  # atomic: concurrent imports never see a half-made link
+        except OSError:
+            continue
+        os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
         return
-    mediapy.set_ffmpeg(exe)
 
 
 def apply() -> None:
@@ -74,5 +91,6 @@ def apply() -> None:
     if _applied:
         return
     register_checkpoint_safe_globals()
-    point_mediapy_at_ffmpeg()
+    put_ffmpeg_on_path()
+    ensure_libusb_for_open3d()
     _applied = True
