@@ -62,8 +62,8 @@ def sh_basis(degree: int, dirs: torch.Tensor) -> torch.Tensor:
     return torch.stack(out, dim=-1)
 
 
-def sh_to_rgb(degree: int, dirs: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
-    """Colour from SH coefficients along view directions, as gsplat: clamp_min(SH + 0.5, 0).
+def sh_colors(degree: int, dirs: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
+    """Raw SH expansion along view directions (before gsplat's +0.5 offset and clamp).
 
     Args:
         degree: active SH degree (0..3); higher coefficients are ignored.
@@ -75,7 +75,12 @@ def sh_to_rgb(degree: int, dirs: torch.Tensor, coeffs: torch.Tensor) -> torch.Te
     """
     num = (degree + 1) ** 2
     basis = sh_basis(degree, F.normalize(dirs, dim=-1))
-    return torch.clamp_min((basis[..., None] * coeffs[..., :num, :]).sum(-2) + 0.5, 0.0)
+    return (basis[..., None] * coeffs[..., :num, :]).sum(-2)
+
+
+def sh_to_rgb(degree: int, dirs: torch.Tensor, coeffs: torch.Tensor) -> torch.Tensor:
+    """Colour as gsplat computes it from SH: clamp_min(SH + 0.5, 0). Shapes as :func:`sh_colors`."""
+    return torch.clamp_min(sh_colors(degree, dirs, coeffs) + 0.5, 0.0)
 
 
 def eval_sh_colors(degree: int, means: torch.Tensor, coeffs: torch.Tensor, viewmats: torch.Tensor) -> torch.Tensor:

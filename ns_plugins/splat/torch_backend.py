@@ -26,6 +26,7 @@ from torch import Tensor
 from typing_extensions import Literal
 
 from . import build_kernels
+from .sh import sh_colors
 
 KERNEL_ENV = "NS_PLUGINS_RASTER_KERNEL"
 _ALPHA_MAX = 0.999
@@ -121,43 +122,6 @@ def _project(
     conics = torch.where(valid[..., None], conics, torch.zeros_like(conics))
     comp = torch.where(valid, comp, zero)
     return radii, means2d, depths, conics, comp
-
-
-# --------------------------------------------------------------------------------------------
-# spherical harmonics
-# --------------------------------------------------------------------------------------------
-
-_C0 = 0.28209479177387814
-_C1 = 0.4886025119029199
-_C2 = (1.0925484305920792, -1.0925484305920792, 0.31539156525252005, -1.0925484305920792, 0.5462742152960396)
-_C3 = (-0.5900435899266435, 2.890611442640554, -0.4570457994644658, 0.3731763325901154,
-       -0.4570457994644658, 1.445305721320277, -0.5900435899266435)
-
-
-def _sh_bases(degree: int, dirs: Tensor) -> Tensor:
-    """Real SH bases (3DGS sign convention) of unit directions [..., 3] -> [..., (degree+1)^2]."""
-    out = [torch.full_like(dirs[..., 0], _C0)]
-    if degree >= 1:
-        x, y, z = dirs.unbind(-1)
-        out += [-_C1 * y, _C1 * z, -_C1 * x]
-    if degree >= 2:
-        xx, yy, zz, xy, yz, xz = x * x, y * y, z * z, x * y, y * z, x * z
-        out += [_C2[0] * xy, _C2[1] * yz, _C2[2] * (2 * zz - xx - yy), _C2[3] * xz, _C2[4] * (xx - yy)]
-    if degree >= 3:
-        out += [
-            _C3[0] * y * (3 * xx - yy), _C3[1] * xy * z, _C3[2] * y * (4 * zz - xx - yy),
-            _C3[3] * z * (2 * zz - 3 * xx - 3 * yy), _C3[4] * x * (4 * zz - xx - yy),
-            _C3[5] * z * (xx - yy), _C3[6] * x * (xx - 3 * yy),
-        ]
-    if degree > 3:
-        raise NotImplementedError(f"sh_degree {degree} > 3")
-    return torch.stack(out, dim=-1)
-
-
-def _spherical_harmonics(degree: int, dirs: Tensor, coeffs: Tensor) -> Tensor:
-    """Colours [..., 3] from SH coefficients [..., K, 3] seen along dirs [..., 3] (unnormalised)."""
-    bases = _sh_bases(degree, F.normalize(dirs, dim=-1))  # [..., B]
-    return (bases[..., None] * coeffs[..., : bases.shape[-1], :]).sum(dim=-2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,7 +283,7 @@ def _composite_torch(
     """
     C, N, D = colors.shape
     th, tw = isect_offsets.shape[1:]
-    n_tiles, P, device = C * th * tw, tile_size * tile_size, colors.device
+    P, device = tile_size * tile_size, colors.device
     starts = isect_offsets.reshape(-1).long()
     ends = torch.cat([starts[1:], starts.new_tensor([flatten_ids.numel()])])
     counts = ends - starts
@@ -587,7 +551,7 @@ def _colors_to_render(colors: Tensor, sh_degree: Optional[int], means: Tensor, v
     campos = torch.inverse(viewmats)[:, :3, 3]  # [C, 3]
     dirs = means[None, :, :] - campos[:, None, :]  # [C, N, 3]
     shs = colors.expand(C, -1, -1, -1) if colors.dim() == 3 else colors
-    rgb = _spherical_harmonics(sh_degree, dirs, shs)
+    rgb = sh_colors(sh_degree, dirs, shs)
     # gsplat zeroes SH colours of culled Gaussians before the +0.5 offset
     rgb = torch.where((radii > 0)[..., None], rgb, torch.zeros_like(rgb))
     return torch.clamp_min(rgb + 0.5, 0.0)  # apple-to-apple with Inria's CUDA backend

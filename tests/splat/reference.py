@@ -10,7 +10,7 @@ still have alpha >= 1/255, and gsplat ignores them there).
 from __future__ import annotations
 
 import math
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import torch
 from torch import Tensor
