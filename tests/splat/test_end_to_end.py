@@ -97,3 +97,16 @@ def test_resume_with_load_dir(trained: dict) -> None:
     run(*train_args(trained["data"], root / "resumed", 20, "resumed"), "--load-dir", ckpt_dir, cwd=root)
     ckpts = sorted((root / "resumed").glob("resumed/*/t/nerfstudio_models/step-*.ckpt"))
     assert [int(c.stem.split("-")[1]) for c in ckpts] == [STEPS + 20 - 1]
+
+
+def test_bad_data_folder_is_one_line_error(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    proc = subprocess.run(
+        [ns("ns-train"), "splatfacto-portable", "--data", str(empty), "--vis", "tensorboard",
+         "--output-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == f"error: {empty / 'transforms.json'}: no transforms.json in the data folder"
