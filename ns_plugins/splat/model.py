@@ -176,7 +176,8 @@ class PortableSplatModel(SplatfactoModel):
             sparse_grad=False,
             absgrad=self.strategy.absgrad,
             rasterize_mode=self.config.rasterize_mode,
-            backend=self.config.rasterizer_backend,
+            # "auto" defers to NS_PLUGINS_BACKEND, then to the device
+            backend=None if self.config.rasterizer_backend == "auto" else self.config.rasterizer_backend,
         )
         num_extra = 0 if extra_features is None else extra_features.shape[-1]
         return RenderResult(
