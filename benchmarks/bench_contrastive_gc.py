@@ -1,0 +1,206 @@
+"""contrastive-gc on the synthetic scene with inconsistent masks: segmentation quality and step cost.
+
+    python benchmarks/bench_contrastive_gc.py [--steps 600] [--write]
+
+1. ``ns-plugins-synth --degradation inconsistent-masks``: 24 train / 8 held-out views, 64x64;
+   training masks have per-view permuted ids, merged objects in some views, the ground and sky
+   labelled in only some views.
+2. ``ns-train contrastive-gc-small`` (the method, CPU preset) and the naive baseline (same preset,
+   ``--pipeline.model.segmentation-loss raw-id-cross-entropy``: each view's ids taken as consistent
+   class labels, 16 logits per Gaussian).
+3. ``ns-cgc-segment``'s clustering (HDBSCAN for the method, argmax for the baseline) and masks for
+   the held-out views; mIoU against ``gt/instance`` (segments: sky/background, ground, each object;
+   one-to-one Hungarian matching; unmatched clusters count as false positives with IoU 0).
+   ARI of the labels of Gaussians with opacity >= 0.1 vs the instance of the nearest seed point.
+4. Seconds per training step (forward, losses, backward, Adam step; no densification) of
+   contrastive-gc-small and splatfacto-portable on the same Gaussians (the trained method's),
+   same views, same process, alternating.
+
+``--write`` replaces this benchmark's section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- bench_contrastive_gc:start -->", "<!-- bench_contrastive_gc:end -->"
+
+
+def ns(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def train(data: Path, out: Path, name: str, steps: int, *extra: str) -> Path:
+    """ns-train contrastive-gc-small -> config.yml."""
+    cmd = [ns("ns-train"), "contrastive-gc-small", "--data", str(data), "--output-dir", str(out), "--experiment-name", name,
+           "--timestamp", "t", "--max-num-iterations", str(steps), "--steps-per-save", str(steps), "--vis", "tensorboard",
+           "--viewer.quit-on-train-completion", "True", "--steps-per-eval-all-images", "1000000", *extra]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stdout[-3000:] + proc.stderr[-3000:])
+    return next(out.glob(f"{name}/*/t/config.yml"))
+
+
+def evaluate_segmentation(config: Path, data: Path) -> dict:
+    """Held-out mIoU and 3D ARI of a trained run."""
+    from ns_plugins.contrastive_gc.evaluation import adjusted_rand_index, matched_miou, nearest_point_labels
+    from ns_plugins.contrastive_gc.segment_cli import SegmentArgs, cluster_model, segment_views, views_to_label
+    from ns_plugins.data import writer
+    from ns_plugins.data.dataparser import read_ply_points
+    from nerfstudio.utils.eval_utils import eval_setup
+
+    _, pipeline, _, _ = eval_setup(config, test_mode="test")
+    model = pipeline.model
+    args = SegmentArgs(load_config=config, output_dir=Path("unused"))
+    clustering = cluster_model(model, args)
+    masks = segment_views(model, views_to_label(pipeline, "test", None), clustering, args.min_alpha)
+    truth = [writer.read_uint16_png(data / writer.INSTANCE_DIR / f"{stem}.png") for stem in masks]
+    miou = matched_miou(list(masks.values()), truth)
+    # the object under each Gaussian: nearest seed point, in the dataparser's coordinates
+    xyz, _ = read_ply_points(data / writer.PLY_NAME)
+    outputs = pipeline.datamanager.train_dataparser_outputs
+    transform = outputs.dataparser_transform.numpy()
+    points = (xyz @ transform[:, :3].T + transform[:, 3]) * float(outputs.dataparser_scale)
+    visible = (torch.sigmoid(model.opacities).reshape(-1) >= 0.1).cpu().numpy()
+    means = model.means.detach().cpu().numpy()[visible]
+    truth3d = nearest_point_labels(means, points, np.load(data / writer.POINTS_INSTANCE))
+    return {
+        "miou": miou["miou"], "per_segment": miou["per_segment"], "unmatched": miou["unmatched_clusters"],
+        "clusters": clustering.num_clusters, "ari": adjusted_rand_index(clustering.labels[visible], truth3d),
+        "gaussians": int(model.means.shape[0]),
+    }
+
+
+def step_seconds(config: Path, repeats: int) -> dict:
+    """Median seconds per training step of contrastive-gc-small vs splatfacto-portable on the trained Gaussians."""
+    import yaml
+    from nerfstudio.configs.method_configs import all_methods
+
+    cgc_config = yaml.load(config.read_text(), Loader=yaml.Loader)
+    base_config = all_methods["splatfacto-portable"]
+    base_config.pipeline.datamanager.data = cgc_config.pipeline.datamanager.data
+    base_config.pipeline.model.run_steps = cgc_config.pipeline.model.run_steps
+    pipelines = {}
+    for name, cfg in (("contrastive-gc-small", cgc_config), ("splatfacto-portable", base_config)):
+        cfg.pipeline.datamanager.data = cgc_config.pipeline.datamanager.data
+        pipelines[name] = cfg.pipeline.setup(device="cpu", test_mode="val")
+    ckpt = torch.load(next(config.parent.glob("nerfstudio_models/*.ckpt")), map_location="cpu", weights_only=False)
+    state = {k[len("_model."):]: v for k, v in ckpt["pipeline"].items() if k.startswith("_model.gauss_params.")}
+    for name, pipe in pipelines.items():
+        model = pipe.model
+        own = {k: v for k, v in state.items() if k.split(".")[1] in model.gauss_params}
+        for k, v in own.items():
+            model.gauss_params[k.split(".")[1]] = torch.nn.Parameter(v.clone())
+        model.step = model.config.run_steps - 1  # full SH degree, full resolution
+        model.train()
+    from nerfstudio.engine.optimizers import Optimizers
+
+    configs = {"contrastive-gc-small": cgc_config, "splatfacto-portable": base_config}
+    optims = {n: Optimizers(configs[n].optimizers, pipe.model.get_param_groups()) for n, pipe in pipelines.items()}
+    for n, pipe in pipelines.items():
+        pipe.model.step_cb(optims[n], pipe.model.step)
+    times = {n: [] for n in pipelines}
+    num_train = len(next(iter(pipelines.values())).datamanager.train_dataset)
+    for r in range(repeats + 2):
+        for name, pipe in pipelines.items():
+            camera, batch = pipe.datamanager.next_train(r % num_train)
+            t0 = time.perf_counter()
+            outputs = pipe.model(camera)
+            loss = sum(pipe.model.get_loss_dict(outputs, batch).values())
+            loss.backward()
+            optims[name].optimizer_step_all()
+            optims[name].zero_grad_all()
+            if r >= 2:  # warm-up
+                times[name].append(time.perf_counter() - t0)
+    counts = {n: int(p.model.means.shape[0]) for n, p in pipelines.items()}
+    return {"median": {n: float(np.median(t)) for n, t in times.items()}, "gaussians": counts}
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def markdown(cmd: str, steps: int, method: dict, naive: dict, speed: dict, loads: tuple, seconds: float) -> str:
+    ratio = speed["median"]["contrastive-gc-small"] / speed["median"]["splatfacto-portable"]
+    n = speed["gaussians"]["splatfacto-portable"]
+    per = ", ".join(f"{k}: {v:.2f}" for k, v in sorted(method["per_segment"].items()))
+    naive_per = ", ".join(f"{k}: {v:.2f}" for k, v in sorted(naive["per_segment"].items()))
+    lines = [
+        START,
+        "## contrastive-gc: 3D segmentation from inconsistent masks",
+        "",
+        f"Command: `{cmd}` — {datetime.date.today()}, {platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__} ({torch.get_num_threads()} threads), Python {platform.python_version()}; {seconds / 60:.0f} min in all.",
+        f"Data: `ns-plugins-synth --seed 0 --num-train 24 --num-test 8 --width 64 --height 64 --degradation inconsistent-masks` (ids permuted per view, two objects merged in 30% of views, ground labelled in 50%, sky in 70%). "
+        f"Preset `contrastive-gc-small` (contrastive and spatial losses every step, masks >= 10 px, contrastive weight 0.1, feature lr 0.05, full resolution from the start), {steps} steps; the schedule follows the run length.",
+        "mIoU: held-out views vs `gt/instance` (segments: sky/background, ground, each object), one-to-one matching, unmatched clusters count as false positives (IoU 0). "
+        "ARI: labels of Gaussians with opacity >= 0.1 vs the instance of the nearest seed point.",
+        "",
+        "| run | clustering | held-out mIoU | unmatched clusters | ARI (3D) | Gaussians |",
+        "|---|---|---|---|---|---|",
+        f"| contrastive-gc-small | HDBSCAN ({method['clusters']} clusters) | {method['miou']:.3f} | {method['unmatched']} | {method['ari']:.3f} | {method['gaussians']} |",
+        f"| naive: cross-entropy on raw ids | argmax ({naive['clusters'] + 1} classes) | {naive['miou']:.3f} | {naive['unmatched']} | {naive['ari']:.3f} | {naive['gaussians']} |",
+        "",
+        f"Per-segment IoU (id: IoU; 0 sky, 1 ground, 2.. objects): method {per}; naive {naive_per}.",
+        "",
+        f"Step cost on the same {n} Gaussians (forward + losses + backward + Adam, 64x64, median of the alternated steps): "
+        f"contrastive-gc-small {1000 * speed['median']['contrastive-gc-small']:.1f} ms, splatfacto-portable {1000 * speed['median']['splatfacto-portable']:.1f} ms: **{ratio:.2f}x** "
+        "(the preset renders and trains the features every step; with the authors' every-50-steps schedule only one step in 50 renders them).",
+        "",
+        f"1-min load average {loads[0]:.2f} before / {loads[1]:.2f} after (the 2 cores were shared with another engineer's runs).",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    path = ROOT / "benchmarks" / "RESULTS.md"
+    old = path.read_text() if path.exists() else "# Results\n"
+    if START in old and END in old:
+        new = old[: old.index(START)] + text + old[old.index(END) + len(END):]
+    else:
+        new = old.rstrip("\n") + "\n\n" + text + "\n"
+    path.write_text(new)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/bench_contrastive_gc"))
+    parser.add_argument("--speed-repeats", type=int, default=20)
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="reuse the dataset and runs of an earlier call in --work-dir")
+    args = parser.parse_args()
+    from ns_plugins.data.synth_cli import generate_dataset
+
+    t_start, load_before = time.time(), load_average()
+    if args.reuse:
+        data = args.work_dir / "data"
+        method_cfg, naive_cfg = (next((args.work_dir / "runs").glob(f"{n}/*/t/config.yml")) for n in ("method", "naive"))
+    else:
+        data = generate_dataset(args.work_dir / "data", seed=0, num_train=24, num_test=8, width=64, height=64, degradation="inconsistent-masks", overwrite=True)
+        method_cfg = train(data, args.work_dir / "runs", "method", args.steps)
+        naive_cfg = train(data, args.work_dir / "runs", "naive", args.steps, "--pipeline.model.segmentation-loss", "raw-id-cross-entropy")
+    method, naive = evaluate_segmentation(method_cfg, data), evaluate_segmentation(naive_cfg, data)
+    print("method", method, "\nnaive", naive, flush=True)
+    speed = step_seconds(method_cfg, args.speed_repeats)
+    print("speed", speed, flush=True)
+    cmd = "python benchmarks/bench_contrastive_gc.py" + (f" --steps {args.steps}" if args.steps != 600 else "") + " --write"
+    text = markdown(cmd, args.steps, method, naive, speed, (load_before, load_average()), time.time() - t_start)
+    print(text)
+    if args.write:
+        write_section(text)
+
+
+if __name__ == "__main__":
+    main()

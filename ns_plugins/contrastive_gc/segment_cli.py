@@ -1,0 +1,143 @@
+"""``ns-cgc-segment``: cluster a trained contrastive-gc model; masks, one PLY per object, labels.
+
+    ns-cgc-segment --load-config outputs/.../config.yml --output-dir seg/ [--split train|test]
+        [--method hdbscan|kmeans --num-clusters K] [--camera-path-filename path.json]
+
+writes
+
+    seg/masks/<image stem>.png   16-bit cluster ids of each view (0 = no object); with a camera
+                                 path, seg/masks/00000.png, 00001.png, ...
+    seg/objects/<id>.ply         the Gaussians of cluster <id> (3DGS PLY + seg_feature_*)
+    seg/labels.npy               int32 [N], the cluster id of every Gaussian (0 = no object)
+    seg/centers.npy              float32 [K, E] unit feature centre of clusters 1..K
+    seg/summary.json             clusters, Gaussians per cluster, settings
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import List, Literal, Optional, Tuple
+
+import numpy as np
+import torch
+
+from ns_plugins.contrastive_gc.clustering import Clustering, cluster_gaussians, label_pixels
+from ns_plugins.contrastive_gc.export import gaussian_columns, write_gaussian_ply
+from ns_plugins.data import writer
+from ns_plugins.data.errors import DataError
+
+
+@dataclass
+class SegmentArgs:
+    """Cluster a trained contrastive-gc model; write per-view masks, one PLY per object and a label file."""
+
+    load_config: Path
+    """config.yml of an ns-train contrastive-gc run."""
+    output_dir: Path
+    """Folder for masks/, objects/, labels.npy."""
+    split: Literal["train", "test"] = "test"
+    """Which of the dataset's views get masks."""
+    camera_path_filename: Optional[Path] = None
+    """A nerfstudio camera path (ns-render's JSON): masks for its cameras instead of a split."""
+    method: Literal["auto", "hdbscan", "kmeans", "argmax"] = "auto"
+    """Clustering; auto = hdbscan, or argmax for a raw-id-cross-entropy model."""
+    num_clusters: Optional[int] = None
+    """k for k-means."""
+    min_cluster_size: Optional[int] = None
+    """HDBSCAN's minimum cluster size (default: 1% of the fitted Gaussians)."""
+    min_opacity: float = 0.1
+    """Only Gaussians at least this opaque are fitted (all are labelled)."""
+    min_alpha: float = 0.5
+    """Pixels with less accumulated opacity get 0."""
+    seed: int = 0
+
+
+def cluster_model(model, args: SegmentArgs) -> Clustering:
+    """Clustering of ``model``'s Gaussians as ``args`` says."""
+    method = args.method
+    if method == "auto":
+        method = "argmax" if model.config.segmentation_loss == "raw-id-cross-entropy" else "hdbscan"
+    return cluster_gaussians(
+        model.seg_features,
+        torch.sigmoid(model.opacities).reshape(-1),
+        method=method,
+        num_clusters=args.num_clusters,
+        min_cluster_size=args.min_cluster_size,
+        min_opacity=args.min_opacity,
+        seed=args.seed,
+    )
+
+
+def views_to_label(pipeline, split: str, camera_path: Optional[Path]) -> List[Tuple[str, object]]:
+    """(stem, camera [1]) of each view to mask."""
+    if camera_path is not None:
+        from nerfstudio.cameras.camera_paths import get_path_from_json
+
+        if not camera_path.is_file():
+            raise DataError(camera_path, "camera path file does not exist")
+        cameras = get_path_from_json(json.loads(camera_path.read_text()))
+        return [(f"{i:05d}", cameras[i : i + 1]) for i in range(len(cameras))]
+    dm = pipeline.datamanager
+    dataset = dm.train_dataset if split == "train" else dm.eval_dataset
+    return [(Path(f).stem, dataset.cameras[i : i + 1]) for i, f in enumerate(dataset.image_filenames)]
+
+
+def segment_views(model, views: List[Tuple[str, object]], clustering: Clustering, min_alpha: float) -> dict:
+    """stem -> mask [H, W] int32 for each view."""
+    masks = {}
+    for stem, camera in views:
+        rendered = model.render_features(camera.to(model.device))
+        masks[stem] = label_pixels(rendered["features"], rendered["accumulation"], clustering, min_alpha)
+    return masks
+
+
+def write_outputs(model, clustering: Clustering, masks: dict, output_dir: Path, settings: dict) -> dict:
+    """Write masks/, objects/, labels.npy, centers.npy, summary.json -> the summary."""
+    output_dir = Path(output_dir)
+    for stem, mask in masks.items():
+        writer.write_uint16_png(output_dir / "masks" / f"{stem}.png", mask)
+    labels = clustering.labels
+    np.save(output_dir / "labels.npy", labels.astype(np.int32))
+    np.save(output_dir / "centers.npy", clustering.centers.astype(np.float32))
+    counts = {}
+    for cluster in range(1, clustering.num_clusters + 1):
+        rows = torch.from_numpy(np.flatnonzero(labels == cluster))
+        if len(rows) == 0:
+            continue
+        write_gaussian_ply(output_dir / "objects" / f"{cluster}.ply", gaussian_columns(model, rows))
+        counts[str(cluster)] = int(len(rows))
+    summary = {"num_clusters": len(counts), "gaussians_per_cluster": counts, "unlabelled_gaussians": int((labels == 0).sum()), "views": sorted(masks), "settings": settings}
+    writer.write_json(output_dir / "summary.json", summary)
+    return summary
+
+
+def main(args: SegmentArgs) -> dict:
+    """Run the segmentation for parsed arguments."""
+    from nerfstudio.utils.eval_utils import eval_setup
+
+    if not Path(args.load_config).is_file():
+        raise DataError(args.load_config, "config file does not exist")
+    _, pipeline, _, _ = eval_setup(Path(args.load_config), test_mode="test" if args.split == "test" else "val")
+    model = pipeline.model
+    if not hasattr(model, "seg_features"):
+        raise DataError(args.load_config, "not a contrastive-gc run (its model has no segmentation features)")
+    model.eval()
+    clustering = cluster_model(model, args)
+    masks = segment_views(model, views_to_label(pipeline, args.split, args.camera_path_filename), clustering, args.min_alpha)
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(args).items()}
+    summary = write_outputs(model, clustering, masks, args.output_dir, settings)
+    print(f"{summary['num_clusters']} clusters over {len(clustering.labels)} Gaussians; {len(masks)} masks in {args.output_dir / 'masks'}, objects in {args.output_dir / 'objects'}, labels in {args.output_dir / 'labels.npy'}")
+    return summary
+
+
+def entrypoint() -> None:
+    """Console script ``ns-cgc-segment``."""
+    import tyro
+
+    main(tyro.cli(SegmentArgs))
+
+
+if __name__ == "__main__":
+    entrypoint()

@@ -1,0 +1,74 @@
+"""ns-train contrastive-gc-small -> ns-cgc-segment -> ns-export gaussian-splat, on CPU, tiny scene."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from plyfile import PlyData
+
+STEPS = 60
+
+
+def ns(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def run(*cmd: object, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True)
+    if ok:
+        assert proc.returncode == 0, f"{cmd[0]} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def train_cmd(data: Path, out: Path, name: str) -> list:
+    return [ns("ns-train"), "contrastive-gc-small", "--data", data, "--output-dir", out, "--experiment-name", name,
+            "--timestamp", "t", "--max-num-iterations", STEPS, "--steps-per-save", STEPS, "--vis", "tensorboard",
+            "--viewer.quit-on-train-completion", "True", "--steps-per-eval-all-images", 100000]
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_dataset: Path, tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("cgc_e2e")
+    run(*train_cmd(tiny_dataset, root / "outputs", "e2e"), cwd=root)
+    return {"root": root, "data": tiny_dataset, "config": next((root / "outputs").glob("e2e/*/t/config.yml"))}
+
+
+def test_segment_writes_masks_objects_labels(trained: dict):
+    out = trained["root"] / "seg"
+    run(ns("ns-cgc-segment"), "--load-config", trained["config"], "--output-dir", out, cwd=trained["root"])
+    test_stems = sorted(p.stem for p in (trained["data"] / "images").glob("*.png") if not (trained["data"] / "segments" / p.name).exists())
+    masks = sorted((out / "masks").glob("*.png"))
+    assert [m.stem for m in masks] == test_stems
+    with Image.open(masks[0]) as img:
+        assert img.mode.startswith("I") and img.size == (32, 32)  # 16-bit ids
+    labels = np.load(out / "labels.npy")
+    objects = sorted((out / "objects").glob("*.ply"))
+    assert objects and labels.dtype == np.int32
+    counts = sum(PlyData.read(str(p))["vertex"].count for p in objects)
+    assert counts == int((labels > 0).sum())
+    assert {int(p.stem) for p in objects} <= set(np.unique(labels).tolist())
+
+
+def test_export_gaussian_splat_has_features(trained: dict):
+    out = trained["root"] / "export"
+    run(ns("ns-export"), "gaussian-splat", "--load-config", trained["config"], "--output-dir", out, cwd=trained["root"])
+    vertex = PlyData.read(str(out / "splat.ply"))["vertex"]
+    names = [p.name for p in vertex.properties]
+    assert {"x", "f_dc_0", "opacity", "rot_0", "seg_feature_0", "seg_feature_15"} <= set(names)
+
+
+def test_missing_segments_is_one_line_error(trained: dict, tmp_path: Path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(trained["data"], data)
+    shutil.rmtree(data / "segments")
+    proc = run(*train_cmd(data, tmp_path / "out", "bad"), cwd=tmp_path, ok=False)
+    assert proc.returncode != 0
+    assert f"error: {data / 'segments'}: no segment maps" in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr

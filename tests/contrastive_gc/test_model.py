@@ -1,0 +1,158 @@
+"""The model: features through densification, checkpoints, export columns, clustering, viewer actions."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from gsplat.strategy import ops
+from nerfstudio.engine.optimizers import Optimizers
+
+from ns_plugins.contrastive_gc.clustering import cluster_gaussians, label_pixels
+from ns_plugins.contrastive_gc.config import contrastive_gc, contrastive_gc_small
+from ns_plugins.contrastive_gc.evaluation import adjusted_rand_index, matched_miou
+from ns_plugins.contrastive_gc.export import _with_features, gaussian_columns, match_rows, read_ply_features, write_gaussian_ply
+from ns_plugins.contrastive_gc.features import FEATURE_KEY
+from ns_plugins.contrastive_gc.model import scaled_every
+
+
+@pytest.fixture(scope="module")
+def setup(tiny_dataset: Path):
+    config = copy.deepcopy(contrastive_gc_small.config)
+    config.pipeline.datamanager.data = tiny_dataset
+    config.max_num_iterations = 100
+    config.__post_init__()
+    pipeline = config.pipeline.setup(device="cpu", test_mode="val")
+    model = pipeline.model
+    optimizers = Optimizers(config.optimizers, model.get_param_groups())
+    return pipeline, model, optimizers
+
+
+def one_step(pipeline, model, optimizers, step: int = 0) -> dict:
+    model.train()
+    model.step_cb(optimizers, step)
+    camera, batch = pipeline.datamanager.next_train(step)
+    outputs = model(camera)
+    losses = model.get_loss_dict(outputs, batch)
+    sum(losses.values()).backward()
+    optimizers.optimizer_step_all()
+    optimizers.zero_grad_all()
+    return losses
+
+
+def test_feature_parameter_and_losses(setup):
+    pipeline, model, optimizers = setup
+    assert model.seg_features.shape == (model.means.shape[0], 16)
+    losses = one_step(pipeline, model, optimizers)
+    assert {"contrastive_loss", "spatial_loss"} <= set(losses) and torch.isfinite(losses["contrastive_loss"])
+    state = optimizers.optimizers[FEATURE_KEY].state[model.seg_features]
+    assert state["exp_avg"].abs().sum() > 0
+
+
+def test_features_survive_split_duplicate_prune(setup):
+    pipeline, model, optimizers = setup
+    one_step(pipeline, model, optimizers, 1)  # optimizer state exists
+    opt = {k: v for k, v in optimizers.optimizers.items() if k in model.gauss_params}
+    n = model.means.shape[0]
+    before = model.seg_features.detach().clone()
+    state = {}
+    dup = torch.zeros(n, dtype=torch.bool)
+    dup[:5] = True
+    ops.duplicate(model.gauss_params, opt, state, dup)
+    assert model.seg_features.shape[0] == n + 5
+    assert torch.equal(model.seg_features[n:].detach(), before[:5])
+    split = torch.zeros(n + 5, dtype=torch.bool)
+    split[5:8] = True
+    ops.split(model.gauss_params, opt, state, split)
+    assert model.seg_features.shape[0] == n + 5 + 3
+    # split children keep their parent's feature
+    assert torch.equal(model.seg_features[-6:-3].detach(), before[5:8]) and torch.equal(model.seg_features[-3:].detach(), before[5:8])
+    prune = torch.zeros(model.means.shape[0], dtype=torch.bool)
+    prune[:10] = True
+    ops.remove(model.gauss_params, opt, state, prune)
+    m = model.means.shape[0]
+    assert model.seg_features.shape[0] == m
+    for name, param in model.gauss_params.items():
+        optimizer = optimizers.optimizers[name]
+        assert optimizer.param_groups[0]["params"][0] is param
+        assert optimizer.state[param]["exp_avg"].shape == param.shape, name
+    # expected rows: duplicate appends copies; split drops parents and appends two children each; remove drops
+    f1 = torch.cat([before, before[:5]])
+    f2 = torch.cat([f1[~split], f1[split], f1[split]])
+    assert torch.equal(model.seg_features.detach(), f2[~prune])
+    one_step(pipeline, model, optimizers, 2)  # still trains after the surgery
+
+
+def test_checkpoint_round_trip_resizes_features(setup, tiny_dataset: Path):
+    _, model, _ = setup
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    fresh_config = copy.deepcopy(contrastive_gc.config)
+    fresh_config.pipeline.datamanager.data = tiny_dataset
+    fresh = fresh_config.pipeline.setup(device="cpu", test_mode="val").model
+    fresh.load_state_dict(state)
+    assert torch.equal(fresh.seg_features, model.seg_features)
+
+
+def test_export_columns_and_ply(setup, tmp_path: Path):
+    _, model, _ = setup
+    rows = torch.arange(0, 20, 2)
+    cols = gaussian_columns(model, rows)
+    assert list(cols)[:3] == ["x", "y", "z"] and "f_dc_0" in cols and "seg_feature_15" in cols and "rot_3" in cols
+    path = write_gaussian_ply(tmp_path / "o.ply", cols)
+    assert np.allclose(read_ply_features(path), model.seg_features[rows].detach().numpy())
+    # the ns-export hook: rows the exporter kept (a subsequence) get their features
+    xyz = model.means.detach().numpy()
+    keep = np.ones(len(xyz), bool)
+    keep[[1, 4, 7]] = False
+    assert (match_rows(xyz, xyz[keep]) == np.flatnonzero(keep)).all()
+    exported = {k: xyz[keep][:, i] for i, k in enumerate("xyz")}
+    extended = _with_features(exported)
+    assert np.allclose(extended["seg_feature_3"].reshape(-1), model.seg_features.detach().numpy()[keep, 3])
+    other = {k: np.random.rand(5).astype(np.float32) for k in "xyz"}
+    assert "seg_feature_0" not in _with_features(other)
+
+
+def test_clustering_recovers_groups():
+    g = torch.Generator().manual_seed(0)
+    centers = torch.eye(6)[:3] * 3
+    truth = torch.arange(3).repeat_interleave(200)
+    feats = centers[truth] + 0.1 * torch.randn(600, 6, generator=g)
+    opacities = torch.ones(600)
+    for method, k in (("hdbscan", None), ("kmeans", 3)):
+        result = cluster_gaussians(feats, opacities, method=method, num_clusters=k)
+        assert result.num_clusters == 3 and adjusted_rand_index(result.labels, truth.numpy()) > 0.99
+    image = centers[truth[:100:10]].reshape(2, 5, 6)
+    acc = torch.ones(2, 5, 1)
+    acc[0, 0] = 0.0
+    labels = label_pixels(image, acc, result)
+    assert labels[0, 0] == 0 and labels[1, 4] == result.labels[90]
+
+
+def test_matched_miou_counts_extra_clusters():
+    truth = [np.array([[1, 1, 2, 2]])]
+    assert matched_miou([np.array([[5, 5, 7, 7]])], truth)["miou"] == 1.0
+    split = matched_miou([np.array([[5, 6, 7, 7]])], truth)  # object 1 split in two: one part unmatched
+    assert split["unmatched_clusters"] == 1 and split["miou"] == pytest.approx((0.5 + 1.0) / 3)
+    merged = matched_miou([np.array([[5, 5, 5, 5]])], truth)  # one cluster cannot match two objects
+    assert merged["miou"] == pytest.approx(0.25)
+
+
+def test_viewer_select_and_export(setup, tmp_path: Path):
+    _, model, _ = setup
+    controls = model.segmentation_controls
+    with torch.no_grad():
+        target = 3
+        model.opacities[target] = 5.0  # opaque enough to be picked
+        origin = model.means[target] + torch.tensor([0.0, 0.0, 5.0])
+        picked = controls.select_at(origin, model.means[target] - origin)
+    assert picked is not None
+    controls.threshold_slider.value = 0.999
+    assert controls.selected_gaussians()[picked]
+    assert controls.export_selection(tmp_path / "sel.ply") >= 1 and (tmp_path / "sel.ply").is_file()
+
+
+def test_schedule_scales_with_run_length():
+    assert scaled_every(50, 30000) == 50 and scaled_every(50, 3000) == 5 and scaled_every(50, 300) == 1 and scaled_every(100, None) == 100
