@@ -1,0 +1,191 @@
+"""DeblurGS quality and speed on a synthetic motion-blurred scene (CPU).
+
+    python benchmarks/bench_deblurgs.py --write
+
+Scenes (same seed: same objects and cameras): ``blur`` (each training photo blurred along a
+random path, ``rotation_deg`` per exposure), ``blur+noise`` (the same plus 2-degree / 5%-of-distance
+training-pose noise), ``sharp`` (no blur). Runs, all with the same step budget:
+(a) splatfacto-portable on the blurry photos, (b) deblurgs-small on the same photos,
+(c) splatfacto-portable on the sharp photos (upper bound); (a) and (b) again on blur+noise.
+Reported: PSNR/SSIM on sharp held-out views after test-time pose fitting (before it in brackets),
+on the training views' sharp ground truth (deblurgs: at its mid-exposure estimate), deblurgs'
+trajectory rotation error, and the median seconds per training step (nerfstudio's own timer, last
+half of the run). ``--write`` replaces this benchmark's section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+START, END = "<!-- bench_deblurgs:start -->", "<!-- bench_deblurgs:end -->"
+
+
+def ns(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def train(method: str, data: Path, out: Path, name: str, steps: int, extra: list) -> Path:
+    cmd = [
+        ns("ns-train"), method, "--data", str(data), "--output-dir", str(out), "--experiment-name", name,
+        "--timestamp", "t", "--max-num-iterations", str(steps), "--steps-per-save", str(steps),
+        "--steps-per-eval-image", str(steps), "--steps-per-eval-all-images", str(10 * steps),
+        "--vis", "tensorboard", "--viewer.quit-on-train-completion", "True", *extra,
+    ]
+    print("$ " + " ".join(cmd), flush=True)
+    log = out / f"{name}.log"
+    out.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as f:
+        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT)
+    return next(out.glob(f"{name}/*/t/config.yml"))
+
+
+def seconds_per_step(config: Path) -> float:
+    """Median of nerfstudio's 'Train Iter (time)' over the last half of the run."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(config.parent))
+    acc.Reload()
+    events = acc.Scalars("Train Iter (time)")
+    values = [e.value for e in events[len(events) // 2 :]]
+    return float(np.median(values))
+
+
+def evaluate(config: Path, data: Path, pose_fit_steps: int) -> dict:
+    from ns_plugins.deblurgs.evaluation import train_view_metrics, trajectory_rotation_error
+    from ns_plugins.deblurgs.pose_fit import PoseFitConfig, evaluate_with_pose_fit
+    from ns_plugins.splat.evaluate import load_trained_pipeline
+
+    pipeline, _ = load_trained_pipeline(config)
+    pipeline.eval()
+    heldout = evaluate_with_pose_fit(pipeline, pipeline.datamanager.fixed_indices_eval_dataloader, PoseFitConfig(steps=pose_fit_steps))
+    result = {
+        "heldout_psnr": heldout["psnr"], "heldout_ssim": heldout["ssim"],
+        "heldout_psnr_before_fit": heldout["psnr_before_pose_fit"],
+        "train_sharp": train_view_metrics(pipeline, data),
+        "gaussians": int(pipeline.model.num_points),
+        "seconds_per_step": seconds_per_step(config),
+    }
+    if hasattr(pipeline.model, "trajectory"):
+        result.update(trajectory_rotation_error(pipeline, data))
+        result["num_subframes"] = pipeline.model.trajectory.num_subframes
+    return result
+
+
+def markdown(args, rows: dict, load: tuple, datasets: dict) -> str:
+    from ns_plugins.deblurgs.evaluation import blurry_input_metrics
+
+    date = datetime.date.today().isoformat()
+    lines = [
+        "## DeblurGS (synthetic motion blur, CPU)",
+        "",
+        f"Command: `python benchmarks/bench_deblurgs.py --write --steps {args.steps} --size {args.size} --num-train {args.num_train} "
+        f"--num-test {args.num_test} --rotation-deg {args.rotation_deg}` — {date}, {platform.machine()}, nproc {os.cpu_count()}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads).",
+        f"Scene: `ns-plugins-synth` seed {args.seed}, {args.size}x{args.size}, {args.num_train} train / {args.num_test} held-out views; "
+        f"motion blur {args.rotation_deg} deg rotation + 2% translation per exposure along a random curved path (16 sub-frames, linear light); "
+        "blur+noise adds exactly 2 deg / 5% of camera distance to every training pose. Preset: `deblurgs-small` "
+        "(5 sub-frames, Bezier order 4) vs `splatfacto-portable`, schedules scaled to the run, same step budget. "
+        f"Held-out PSNR after test-time pose fit ({args.pose_fit_steps} Adam steps per view, scene frozen; before it in brackets).",
+        "",
+        "| scene | method | held-out PSNR | held-out SSIM | train views PSNR (sharp GT) | train views SSIM | sub-frame rot. err (deg) | Gaussians | s/step |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (scene, method), r in rows.items():
+        err = f"{r['subframe_rotation_error_deg']:.3f}" if "subframe_rotation_error_deg" in r else "-"
+        lines.append(
+            f"| {scene} | {method} | {r['heldout_psnr']:.2f} ({r['heldout_psnr_before_fit']:.2f}) | {r['heldout_ssim']:.3f} | "
+            f"{r['train_sharp']['psnr']:.2f} | {r['train_sharp']['ssim']:.3f} | {err} | {r['gaussians']} | {r['seconds_per_step']:.3f} |"
+        )
+    for scene in ("blur", "blur+noise"):
+        if (scene, "deblurgs-small") in rows:
+            b = blurry_input_metrics(datasets[scene])
+            lines.append(f"| {scene} | (blurry inputs themselves) | - | - | {b['psnr']:.2f} | {b['ssim']:.3f} | - | - | - |")
+    lines.append("")
+    checks = []
+    if ("blur", "deblurgs-small") in rows:
+        d, a = rows[("blur", "deblurgs-small")], rows[("blur", "splatfacto-portable")]
+        checks.append(f"deblurgs - blurry baseline (held-out): {d['heldout_psnr'] - a['heldout_psnr']:+.2f} dB (must be >= +3)")
+        if ("sharp", "splatfacto-portable") in rows:
+            c = rows[("sharp", "splatfacto-portable")]
+            checks.append(f"sharp upper bound - deblurgs (held-out): {c['heldout_psnr'] - d['heldout_psnr']:+.2f} dB (must be <= 1.5)")
+        n = d.get("num_subframes", 1)
+        checks.append(
+            f"step cost: deblurgs {d['seconds_per_step']:.3f} s = {d['seconds_per_step'] / a['seconds_per_step']:.2f}x a baseline step "
+            f"with N = {n} sub-frames (must be <= {1.2 * n:.1f}x); sub-frame rotation error {d['subframe_rotation_error_deg']:.3f} deg (must be < 0.5)"
+        )
+    if ("blur+noise", "deblurgs-small") in rows:
+        d, a = rows[("blur+noise", "deblurgs-small")], rows[("blur+noise", "splatfacto-portable")]
+        checks.append(f"with pose noise, deblurgs - baseline (held-out): {d['heldout_psnr'] - a['heldout_psnr']:+.2f} dB (must be >= +2)")
+    lines += [f"- {c}" for c in checks]
+    lines += ["", f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (2 cores shared with another training job: timings are inflated and noisy)."]
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    content = RESULTS.read_text() if RESULTS.exists() else "# Results\n"
+    block = f"{START}\n{text}\n{END}"
+    if START in content:
+        content = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, content, flags=re.S)
+    else:
+        content = content.rstrip("\n") + "\n\n" + block + "\n"
+    RESULTS.write_text(content)
+
+
+def main() -> None:
+    from ns_plugins.data.synth_cli import generate_dataset
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--num-train", type=int, default=16)
+    parser.add_argument("--num-test", type=int, default=4)
+    parser.add_argument("--rotation-deg", type=float, default=4.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pose-fit-steps", type=int, default=100)
+    parser.add_argument("--skip-noise", action="store_true", help="only the noise-free scene")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "outputs" / "bench_deblurgs")
+    parser.add_argument("--write", action="store_true", help="write the table to benchmarks/RESULTS.md")
+    args = parser.parse_args()
+    load_before = os.getloadavg()[0]
+
+    blur = {"rotation_deg": args.rotation_deg}
+    specs = {"sharp": ("none", {}), "blur": ("motion-blur", blur)}
+    if not args.skip_noise:
+        specs["blur+noise"] = ("motion-blur", {**blur, "pose_noise_deg": 2.0, "pose_noise_translation": 0.05})
+    datasets = {}
+    for scene, (degradation, options) in specs.items():
+        datasets[scene] = generate_dataset(
+            args.work_dir / "data" / scene.replace("+", "_"), seed=args.seed, num_train=args.num_train, num_test=args.num_test,
+            width=args.size, height=args.size, num_seed_points=2000, degradation=degradation, degradation_options=options, overwrite=True,
+        )
+    plan = [("blur", "splatfacto-portable"), ("blur", "deblurgs-small"), ("sharp", "splatfacto-portable")]
+    if not args.skip_noise:
+        plan += [("blur+noise", "splatfacto-portable"), ("blur+noise", "deblurgs-small")]
+    rows = {}
+    for scene, method in plan:
+        name = f"{scene.replace('+', '_')}_{method}"
+        config = train(method, datasets[scene], args.work_dir / "runs", name, args.steps, [])
+        rows[(scene, method)] = evaluate(config, datasets[scene], args.pose_fit_steps)
+        print(json.dumps({"scene": scene, "method": method, **rows[(scene, method)]}, indent=1), flush=True)
+    text = markdown(args, rows, (load_before, os.getloadavg()[0]), datasets)
+    print(text)
+    if args.write:
+        write_section(text)
+        print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

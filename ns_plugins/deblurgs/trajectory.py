@@ -1,0 +1,233 @@
+"""Per-image camera trajectories over the exposure, kept apart from the Gaussians.
+
+Each training image i owns K control points xi_ik in se(3) (6-vectors: translation rho, then
+rotation omega) and learnable sub-frame timestamps. The pose at exposure time t in [0, 1] is
+
+    c2w_i(t) = c2w_i @ exp( sum_k w_k(t) xi_ik )        (a body-frame perturbation)
+
+where w(t) is the curve's basis: Bernstein polynomials (Bezier, DeblurGS), linear
+interpolation, or one uniform cubic B-spline segment (BAD-Gaussians' ``linear``/``cubic``).
+Control points start at zero plus N(0, init_noise): every sub-frame starts at the image's pose.
+
+Timestamps: N sub-frames per image, the first and last fixed at 0 and 1, the N-2 inner ones
+sigmoid(logit), sorted (DeblurGS learns where in the exposure the sub-frames sit).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal, Optional, Type
+
+import torch
+from nerfstudio.configs.base_config import InstantiateConfig
+from torch import nn
+
+from ns_plugins.data.errors import DataError
+
+TrajectoryMode = Literal["bezier", "linear", "cubic"]
+_EPS = 1e-6
+
+
+# ----------------------------------------------------------------------------- Lie groups
+
+
+def skew(v: torch.Tensor) -> torch.Tensor:
+    """[..., 3] -> [..., 3, 3] cross-product matrices."""
+    x, y, z = v.unbind(-1)
+    o = torch.zeros_like(x)
+    return torch.stack([o, -z, y, z, o, -x, -y, x, o], -1).reshape(*v.shape[:-1], 3, 3)
+
+
+def _sinc_terms(theta2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A = sin t / t, B = (1 - cos t) / t^2, C = (t - sin t) / t^3 from t^2 [...], stable near 0."""
+    small = theta2 < 1e-6
+    t2 = torch.where(small, torch.ones_like(theta2), theta2)
+    t = t2.sqrt()
+    a = torch.where(small, 1 - theta2 / 6, torch.sin(t) / t)
+    b = torch.where(small, 0.5 - theta2 / 24, (1 - torch.cos(t)) / t2)
+    c = torch.where(small, 1.0 / 6 - theta2 / 120, (t - torch.sin(t)) / (t2 * t))
+    return a, b, c
+
+
+def so3_exp(omega: torch.Tensor) -> torch.Tensor:
+    """Rodrigues: axis-angle [..., 3] -> rotation [..., 3, 3]."""
+    a, b, _ = _sinc_terms((omega * omega).sum(-1))
+    k = skew(omega)
+    eye = torch.eye(3, dtype=omega.dtype, device=omega.device).expand(k.shape)
+    return eye + a[..., None, None] * k + b[..., None, None] * (k @ k)
+
+
+def se3_exp(xi: torch.Tensor) -> torch.Tensor:
+    """Twist [..., 6] (rho, omega) -> rigid transform [..., 4, 4]."""
+    rho, omega = xi[..., :3], xi[..., 3:]
+    a, b, c = _sinc_terms((omega * omega).sum(-1))
+    k = skew(omega)
+    eye = torch.eye(3, dtype=xi.dtype, device=xi.device).expand(k.shape)
+    rot = eye + a[..., None, None] * k + b[..., None, None] * (k @ k)
+    v = eye + b[..., None, None] * k + c[..., None, None] * (k @ k)
+    out = torch.zeros(*xi.shape[:-1], 4, 4, dtype=xi.dtype, device=xi.device)
+    out[..., :3, :3] = rot
+    out[..., :3, 3] = (v @ rho[..., None])[..., 0]
+    out[..., 3, 3] = 1.0
+    return out
+
+
+def so3_log(rot: torch.Tensor) -> torch.Tensor:
+    """Rotation [..., 3, 3] -> axis-angle [..., 3] (angles below pi)."""
+    cos = ((rot.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1 + _EPS, 1 - _EPS)
+    theta = torch.acos(cos)
+    vee = torch.stack([rot[..., 2, 1] - rot[..., 1, 2], rot[..., 0, 2] - rot[..., 2, 0], rot[..., 1, 0] - rot[..., 0, 1]], -1)
+    scale = torch.where(theta < 1e-4, 0.5 + theta**2 / 12, theta / (2 * torch.sin(theta)))
+    return scale[..., None] * vee
+
+
+def se3_log(transform: torch.Tensor) -> torch.Tensor:
+    """Rigid transform [..., 4, 4] or [..., 3, 4] -> twist [..., 6] (rho, omega); inverse of se3_exp."""
+    omega = so3_log(transform[..., :3, :3])
+    theta2 = (omega * omega).sum(-1)
+    a, b, _ = _sinc_terms(theta2)
+    k = skew(omega)
+    eye = torch.eye(3, dtype=transform.dtype, device=transform.device).expand(k.shape)
+    # V^-1 = I - K/2 + (1 - A / (2B)) / t^2 K^2 (series near 0)
+    coef = torch.where(theta2 < 1e-6, 1.0 / 12 + theta2 / 720, (1 - a / (2 * b)) / theta2.clamp_min(1e-12))
+    v_inv = eye - 0.5 * k + coef[..., None, None] * (k @ k)
+    rho = (v_inv @ transform[..., :3, 3:4])[..., 0]
+    return torch.cat([rho, omega], -1)
+
+
+def rotation_angle_deg(rot_a: torch.Tensor, rot_b: torch.Tensor) -> torch.Tensor:
+    """Angle of rot_a^T rot_b in degrees: [..., 3, 3] x2 -> [...]."""
+    rel = rot_a.transpose(-1, -2) @ rot_b
+    cos = ((rel.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1.0, 1.0)
+    return torch.rad2deg(torch.acos(cos))
+
+
+# ----------------------------------------------------------------------------- curve bases
+
+
+def bernstein_basis(t: torch.Tensor, order: int) -> torch.Tensor:
+    """Bezier weights: t [...] -> [..., order + 1]; w_k = C(order, k) t^k (1 - t)^(order - k)."""
+    k = torch.arange(order + 1, dtype=t.dtype, device=t.device)
+    binom = torch.tensor([math.comb(order, i) for i in range(order + 1)], dtype=t.dtype, device=t.device)
+    t = t[..., None]
+    return binom * t**k * (1 - t) ** (order - k)
+
+
+def linear_basis(t: torch.Tensor) -> torch.Tensor:
+    """t [...] -> [..., 2]: (1 - t, t)."""
+    return torch.stack([1 - t, t], -1)
+
+
+def cubic_bspline_basis(t: torch.Tensor) -> torch.Tensor:
+    """One uniform cubic B-spline segment: t [...] -> [..., 4] (weights sum to 1)."""
+    t2, t3 = t * t, t * t * t
+    return torch.stack([(1 - t) ** 3, 3 * t3 - 6 * t2 + 4, -3 * t3 + 3 * t2 + 3 * t + 1, t3], -1) / 6
+
+
+def num_control_points(mode: TrajectoryMode, order: int) -> int:
+    """Control points per image of a curve mode (order only matters for Bezier)."""
+    return {"bezier": order + 1, "linear": 2, "cubic": 4}[mode]
+
+
+def curve_basis(mode: TrajectoryMode, t: torch.Tensor, order: int) -> torch.Tensor:
+    """t [...] -> weights [..., num_control_points(mode, order)]."""
+    if mode == "bezier":
+        return bernstein_basis(t, order)
+    if mode == "linear":
+        return linear_basis(t)
+    if mode == "cubic":
+        return cubic_bspline_basis(t)
+    raise ValueError(f"unknown trajectory mode {mode!r}")
+
+
+def inner_timestamps_init(num_subframes: int) -> torch.Tensor:
+    """Logits [N - 2] of evenly spaced inner timestamps."""
+    inner = torch.linspace(0, 1, num_subframes)[1:-1]
+    return torch.logit(inner)
+
+
+def timestamps_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """[B, N - 2] logits -> [B, N] sorted times in [0, 1], ends fixed at 0 and 1."""
+    inner = torch.sort(torch.sigmoid(logits), dim=-1).values
+    zeros = torch.zeros_like(logits[..., :1])
+    return torch.cat([zeros, inner, zeros + 1], -1)
+
+
+# ----------------------------------------------------------------------------- module
+
+
+@dataclass
+class ExposureTrajectoryConfig(InstantiateConfig):
+    """Camera trajectories over each training image's exposure."""
+
+    _target: Type = field(default_factory=lambda: ExposureTrajectory)
+    mode: TrajectoryMode = "bezier"
+    """Curve in se(3): Bezier (DeblurGS), linear or cubic B-spline (BAD-Gaussians)."""
+    bezier_order: int = 9
+    """Bezier order (control points = order + 1); DeblurGS code default 9."""
+    num_subframes: int = 21
+    """Sharp sub-frames rendered per blurry image (DeblurGS code default 21)."""
+    learn_timestamps: bool = True
+    """Learn where the inner sub-frames sit in the exposure (ends stay at 0 and 1)."""
+    init_noise: float = 1e-3
+    """Std of the control points at initialisation (image pose plus N(0, init_noise))."""
+
+
+class ExposureTrajectory(nn.Module):
+    """Control points [num_images, K, 6] and timestamp logits [num_images, N - 2]."""
+
+    def __init__(self, config: ExposureTrajectoryConfig, num_images: int, **_: object) -> None:
+        super().__init__()
+        if config.num_subframes < 1:
+            raise DataError("--pipeline.model.trajectory.num-subframes", f"must be at least 1 (a blur needs sub-frames), got {config.num_subframes}")
+        if config.mode == "bezier" and config.bezier_order < 1:
+            raise DataError("--pipeline.model.trajectory.bezier-order", f"must be at least 1, got {config.bezier_order}")
+        self.config = config
+        k = num_control_points(config.mode, config.bezier_order)
+        self.control = nn.Parameter(torch.randn(num_images, k, 6) * config.init_noise)
+        inner = inner_timestamps_init(max(config.num_subframes, 2))
+        self.time_logits = nn.Parameter(inner.expand(num_images, -1).clone(), requires_grad=config.learn_timestamps)
+
+    @property
+    def num_subframes(self) -> int:
+        return self.config.num_subframes
+
+    def timestamps(self, idx: torch.Tensor) -> torch.Tensor:
+        """Sub-frame times [B, N] of images idx [B]; a single sub-frame sits at mid-exposure."""
+        if self.config.num_subframes == 1:
+            return torch.full((idx.shape[0], 1), 0.5, device=self.control.device)
+        return timestamps_from_logits(self.time_logits[idx])
+
+    def twists(self, idx: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
+        """idx [B], times [B, T] -> body-frame twists [B, T, 6]."""
+        weights = curve_basis(self.config.mode, times, self.config.bezier_order)  # [B, T, K]
+        return weights @ self.control[idx]  # [B, T, K] @ [B, K, 6]
+
+    def poses(self, c2w: torch.Tensor, idx: torch.Tensor, times: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Sub-frame camera-to-worlds [B, T, 3, 4] for image poses c2w [B, 3, 4] of images idx [B].
+
+        times [B, T]: exposure times in [0, 1]; default the learned sub-frame timestamps [B, N].
+        """
+        if times is None:
+            times = self.timestamps(idx)
+        delta = se3_exp(self.twists(idx, times))  # [B, T, 4, 4]
+        return c2w[:, None, :3, :3] @ delta[..., :3, :] + torch.cat(
+            [torch.zeros_like(c2w[:, None, :3, :3]), c2w[:, None, :3, 3:4]], -1
+        )
+
+    def mid_poses(self, c2w: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """Mid-exposure (t = 0.5) poses [B, 3, 4]: the sharp image to render for image idx."""
+        half = torch.full((idx.shape[0], 1), 0.5, device=c2w.device, dtype=c2w.dtype)
+        return self.poses(c2w, idx, half)[:, 0]
+
+
+def look_at_c2w(eye: torch.Tensor, target: torch.Tensor, up: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Camera at eye [3] looking at target [3] -> c2w [3, 4] (OpenGL axes: looks down -z, y up)."""
+    up = torch.tensor([0.0, 0.0, 1.0]) if up is None else up
+    z = eye - target
+    z = z / z.norm()
+    x = torch.linalg.cross(up.to(z), z)
+    x = x / x.norm()
+    y = torch.linalg.cross(z, x)
+    return torch.stack([x, y, z, eye], -1)

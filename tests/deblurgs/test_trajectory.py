@@ -1,0 +1,110 @@
+"""Exposure trajectories: identity at init, interpolation, exp/log round trip, gradients."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ns_plugins.data.errors import DataError
+from ns_plugins.deblurgs.trajectory import (
+    ExposureTrajectoryConfig,
+    bernstein_basis,
+    cubic_bspline_basis,
+    rotation_angle_deg,
+    se3_exp,
+    se3_log,
+    so3_exp,
+    so3_log,
+    timestamps_from_logits,
+)
+
+
+def random_c2w(n: int, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    twist = torch.randn(n, 6, generator=g, dtype=torch.float64)
+    return se3_exp(twist)[:, :3, :]
+
+
+def test_identity_at_init_without_noise() -> None:
+    traj = ExposureTrajectoryConfig(num_subframes=5, init_noise=0.0).setup(num_images=3).double()
+    c2w = random_c2w(3)
+    idx = torch.tensor([0, 2, 1])
+    poses = traj.poses(c2w, idx)
+    assert poses.shape == (3, 5, 3, 4)
+    assert torch.allclose(poses, c2w[:, None].expand_as(poses), atol=1e-12)
+    assert torch.allclose(traj.mid_poses(c2w, idx), c2w, atol=1e-12)
+
+
+def test_default_noise_keeps_poses_near_the_image_pose() -> None:
+    traj = ExposureTrajectoryConfig().setup(num_images=4).double()  # paper: N(0, 1e-3)
+    c2w = random_c2w(4)
+    poses = traj.poses(c2w, torch.arange(4))
+    assert (rotation_angle_deg(poses[..., :3, :3], c2w[:, None, :3, :3].expand(-1, 21, -1, -1)) < 0.5).all()
+
+
+@pytest.mark.parametrize("mode", ["bezier", "linear", "cubic"])
+def test_curve_interpolates_its_control_points(mode: str) -> None:
+    traj = ExposureTrajectoryConfig(mode=mode, bezier_order=3, num_subframes=4).setup(num_images=1).double()
+    with torch.no_grad():
+        traj.control.copy_(torch.randn_like(traj.control) * 0.1)
+    eye = torch.eye(4, dtype=torch.float64)[None, :3]
+    idx = torch.tensor([0])
+    times = torch.tensor([[0.0, 0.5, 1.0]], dtype=torch.float64)
+    poses = traj.poses(eye, idx, times)[0]
+    ctrl = traj.control[0].detach()
+    if mode == "cubic":  # an approximating spline: compare with its closed form
+        expect = [cubic_bspline_basis(torch.tensor(t, dtype=torch.float64)) @ ctrl for t in (0.0, 0.5, 1.0)]
+        assert torch.allclose(expect[0], (ctrl[0] + 4 * ctrl[1] + ctrl[2]) / 6)
+    else:  # Bezier and linear pass through their end control points
+        mid = bernstein_basis(torch.tensor(0.5, dtype=torch.float64), ctrl.shape[0] - 1) @ ctrl
+        expect = [ctrl[0], mid, ctrl[-1]]
+    for pose, twist in zip(poses, expect):
+        assert torch.allclose(pose, se3_exp(twist)[:3], atol=1e-10)
+
+
+def test_linear_midpoint_is_average_twist() -> None:
+    traj = ExposureTrajectoryConfig(mode="linear", num_subframes=3).setup(num_images=1).double()
+    eye = torch.eye(4, dtype=torch.float64)[None, :3]
+    pose = traj.poses(eye, torch.tensor([0]), torch.tensor([[0.5]], dtype=torch.float64))[0, 0]
+    assert torch.allclose(pose, se3_exp(traj.control[0].mean(0))[:3], atol=1e-12)
+
+
+def test_exp_log_round_trip() -> None:
+    g = torch.Generator().manual_seed(1)
+    twists = torch.randn(64, 6, generator=g, dtype=torch.float64)
+    twists[:, 3:] *= 2.5 / twists[:, 3:].norm(dim=-1, keepdim=True).clamp_min(1.0)  # angles below pi
+    twists[:8, 3:] *= 1e-7  # the small-angle branch
+    assert torch.allclose(se3_log(se3_exp(twists)), twists, atol=1e-8)
+    omega = twists[:, 3:]
+    assert torch.allclose(so3_log(so3_exp(omega)), omega, atol=1e-8)
+    rot = so3_exp(omega)
+    assert torch.allclose(rot @ rot.transpose(1, 2), torch.eye(3, dtype=torch.float64).expand(64, 3, 3), atol=1e-12)
+    assert torch.allclose(torch.det(rot), torch.ones(64, dtype=torch.float64))
+
+
+def test_known_rotation() -> None:
+    rot = so3_exp(torch.tensor([0.0, 0.0, math.pi / 2]))
+    assert torch.allclose(rot @ torch.tensor([1.0, 0.0, 0.0]), torch.tensor([0.0, 1.0, 0.0]), atol=1e-6)
+
+
+def test_timestamps_sorted_with_fixed_ends() -> None:
+    times = timestamps_from_logits(torch.tensor([[2.0, -1.0, 0.0]]))
+    assert times[0, 0] == 0 and times[0, -1] == 1
+    assert (times[0, 1:] >= times[0, :-1]).all()
+
+
+def test_gradients_reach_control_points_and_timestamps() -> None:
+    traj = ExposureTrajectoryConfig(num_subframes=5, bezier_order=3).setup(num_images=2)
+    c2w = random_c2w(2).float()
+    poses = traj.poses(c2w, torch.tensor([1]))
+    target = torch.randn(3)
+    (poses[..., :3, 3] @ target).sum().backward()
+    assert traj.control.grad[1].abs().sum() > 0 and traj.control.grad[0].abs().sum() == 0
+    assert traj.time_logits.grad[1].abs().sum() > 0
+
+
+def test_zero_subframes_is_a_clear_error() -> None:
+    with pytest.raises(DataError, match="num-subframes"):
+        ExposureTrajectoryConfig(num_subframes=0).setup(num_images=2)
