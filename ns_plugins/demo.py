@@ -42,39 +42,49 @@ def run(cmd: list) -> None:
     subprocess.run([str(c) for c in cmd], check=True)
 
 
-def main(args: DemoArgs) -> None:
-    start = time.time()
-    out = args.output_dir.resolve()
-    if out.exists():
-        shutil.rmtree(out)
-    data = generate_dataset(out / "data", seed=args.seed, width=args.size, height=args.size)
+def train_eval_render(method: str, data: Path, out: Path, steps: int, video: Path, interpolation_steps: int = 4) -> Path:
+    """``ns-train`` a short headless run, ``ns-eval`` it to ``out/eval.json``, ``ns-render`` a video.
+
+    Returns:
+        The run's ``config.yml``.
+    """
     run(
         [
-            ns_command("ns-train"),
-            args.method,
+            ns_command("ns-train"), method,
             "--data", data,
             "--output-dir", out / "outputs",
             "--experiment-name", "demo",
             "--timestamp", "run",
-            "--max-num-iterations", args.steps,
-            "--steps-per-save", args.steps,
+            "--max-num-iterations", steps,
+            "--steps-per-save", steps,
+            "--steps-per-eval-image", steps,
             "--vis", "tensorboard",
             "--viewer.quit-on-train-completion", "True",
         ]
     )
     config = next((out / "outputs").glob("demo/*/run/config.yml"))
     run([ns_command("ns-eval"), "--load-config", config, "--output-path", out / "eval.json"])
-    video = out / "render.mp4"
     run(
         [
             ns_command("ns-render"), "interpolate",
             "--load-config", config,
             "--output-path", video,
             "--frame-rate", 12,
-            "--interpolation-steps", 4,
+            "--interpolation-steps", interpolation_steps,
             "--pose-source", "train",
         ]
     )
+    return config
+
+
+def main(args: DemoArgs) -> None:
+    start = time.time()
+    out = args.output_dir.resolve()
+    if out.exists():
+        shutil.rmtree(out)
+    data = generate_dataset(out / "data", seed=args.seed, width=args.size, height=args.size)
+    video = out / "render.mp4"
+    config = train_eval_render(args.method, data, out, args.steps, video)
     trained = json.loads((out / "eval.json").read_text())["results"]
     initial = heldout_metrics(load_initial_pipeline(config))
     summary = {

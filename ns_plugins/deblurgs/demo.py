@@ -18,7 +18,7 @@ from pathlib import Path
 import tyro
 
 from ns_plugins.data.synth_cli import generate_dataset
-from ns_plugins.demo import ns_command, run
+from ns_plugins.demo import ns_command, train_eval_render
 
 
 @dataclass
@@ -49,33 +49,8 @@ def main(args: DemoArgs) -> None:
         out / "data", seed=args.seed, num_train=args.num_train, num_test=args.num_test, width=args.size, height=args.size,
         num_seed_points=2000, degradation="motion-blur", degradation_options={"rotation_deg": args.blur_deg},
     )
-    run(
-        [
-            ns_command("ns-train"), args.method,
-            "--data", data,
-            "--output-dir", out / "outputs",
-            "--experiment-name", "demo",
-            "--timestamp", "run",
-            "--max-num-iterations", args.steps,
-            "--steps-per-save", args.steps,
-            "--steps-per-eval-image", args.steps,
-            "--vis", "tensorboard",
-            "--viewer.quit-on-train-completion", "True",
-        ]
-    )
-    config = next((out / "outputs").glob("demo/*/run/config.yml"))
-    run([ns_command("ns-eval"), "--load-config", config, "--output-path", out / "eval.json"])
     video = out / "sharp.mp4"
-    run(
-        [
-            ns_command("ns-render"), "interpolate",
-            "--load-config", config,
-            "--output-path", video,
-            "--frame-rate", 12,
-            "--interpolation-steps", 3,
-            "--pose-source", "train",
-        ]
-    )
+    config = train_eval_render(args.method, data, out, args.steps, video, interpolation_steps=3)
     heldout = json.loads((out / "eval.json").read_text())["results"]
     pipeline, _ = load_trained_pipeline(config)
     blurry = blurry_input_metrics(data)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,24 +9,19 @@ import pytest
 from PIL import Image
 from plyfile import PlyData
 
+from tests.cli import ns, run, train_args
+
 STEPS = 60
 
 
-def ns(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
-def run(*cmd: object, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True)
-    if ok:
-        assert proc.returncode == 0, f"{cmd[0]} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc
-
-
 def train_cmd(data: Path, out: Path, name: str) -> list:
-    return [ns("ns-train"), "contrastive-gc-small", "--data", data, "--output-dir", out, "--experiment-name", name,
-            "--timestamp", "t", "--max-num-iterations", STEPS, "--steps-per-save", STEPS, "--vis", "tensorboard",
-            "--viewer.quit-on-train-completion", "True", "--steps-per-eval-all-images", 100000]
+    return train_args("contrastive-gc-small", data, out, name, STEPS, "--steps-per-eval-all-images", 100000)
+
+
+
+
+
+
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +61,7 @@ def test_missing_segments_is_one_line_error(trained: dict, tmp_path: Path):
     data = tmp_path / "data"
     shutil.copytree(trained["data"], data)
     shutil.rmtree(data / "segments")
-    proc = run(*train_cmd(data, tmp_path / "out", "bad"), cwd=tmp_path, ok=False)
+    proc = run(*train_cmd(data, tmp_path / "out", "bad"), cwd=tmp_path, check=False)
     assert proc.returncode != 0
     assert f"error: {data / 'segments'}: no segment maps" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr

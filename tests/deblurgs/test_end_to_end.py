@@ -6,35 +6,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from ns_plugins.data.synth_cli import generate_dataset
+from tests.cli import ns, run, train_args
 
 STEPS = 120
 SIZE = 32
 
 
-def ns(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
 
 
-def run(*cmd: object, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True)
-    if check:
-        assert proc.returncode == 0, f"{cmd[0]} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc
 
 
-def train_args(method: str, data: Path, out: Path, name: str, *extra: object) -> list:
-    return [
-        ns("ns-train"), method,
-        "--data", data, "--output-dir", out, "--experiment-name", name, "--timestamp", "t",
-        "--max-num-iterations", STEPS, "--steps-per-save", STEPS, "--steps-per-eval-image", STEPS,
-        "--vis", "tensorboard", "--viewer.quit-on-train-completion", "True", *extra,
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +29,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
         root / "data", seed=5, num_train=8, num_test=2, width=SIZE, height=SIZE, num_seed_points=800,
         degradation="motion-blur", degradation_options={"num_subframes": 8, "rotation_deg": 8.0},
     )
-    run(*train_args("deblurgs-small", data, root / "outputs", "e2e", "--pipeline.model.trajectory.num-subframes", 4,
+    run(*train_args("deblurgs-small", data, root / "outputs", "e2e", STEPS, "--pipeline.model.trajectory.num-subframes", 4,
                     "--pipeline.pose-fit.steps", 10), cwd=root)
     config = next((root / "outputs").glob("e2e/*/t/config.yml"))
     return {"root": root, "data": data, "config": config}
@@ -92,7 +77,7 @@ def test_train_views_render_sharp_at_mid_exposure(trained: dict) -> None:
 
 
 def test_zero_subframe_preset_is_one_line_error(trained: dict) -> None:
-    proc = run(*train_args("deblurgs-small", trained["data"], trained["root"] / "bad", "bad",
+    proc = run(*train_args("deblurgs-small", trained["data"], trained["root"] / "bad", "bad", STEPS,
                            "--pipeline.model.trajectory.num-subframes", 0), cwd=trained["root"], check=False)
     assert proc.returncode != 0
     assert "num-subframes: must be at least 1" in proc.stdout + proc.stderr

@@ -8,46 +8,28 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ns_plugins.data.synth_cli import generate_dataset
 from ns_plugins.splat.evaluate import heldout_metrics, load_initial_pipeline
+from tests.cli import ns, run, train_args
 
 STEPS = 200
 
 
-def ns(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
 
 
-def run(*cmd: object, cwd: Path) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True)
-    assert proc.returncode == 0, f"{cmd[0]} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc
 
 
-def train_args(data: Path, out: Path, steps: int, name: str) -> list:
-    return [
-        ns("ns-train"), "splatfacto-portable",
-        "--data", data,
-        "--output-dir", out,
-        "--experiment-name", name,
-        "--timestamp", "t",
-        "--max-num-iterations", steps,
-        "--steps-per-save", steps,
-        "--vis", "tensorboard",
-        "--viewer.quit-on-train-completion", "True",
-    ]
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("e2e")
     data = generate_dataset(root / "data", seed=3, num_train=12, num_test=4, width=48, height=48)
-    run(*train_args(data, root / "outputs", STEPS, "e2e"), cwd=root)
+    run(*train_args("splatfacto-portable", data, root / "outputs", "e2e", STEPS), cwd=root)
     config = next((root / "outputs").glob("e2e/*/t/config.yml"))
     return {"root": root, "data": data, "config": config}
 
@@ -94,7 +76,7 @@ def test_resume_with_load_dir(trained: dict) -> None:
     ckpt_dir = trained["config"].parent / "nerfstudio_models"
     root = trained["root"]
     # nerfstudio resumes at the saved step + 1 and runs --max-num-iterations more steps
-    run(*train_args(trained["data"], root / "resumed", 20, "resumed"), "--load-dir", ckpt_dir, cwd=root)
+    run(*train_args("splatfacto-portable", trained["data"], root / "resumed", "resumed", 20, "--load-dir", ckpt_dir), cwd=root)
     ckpts = sorted((root / "resumed").glob("resumed/*/t/nerfstudio_models/step-*.ckpt"))
     assert [int(c.stem.split("-")[1]) for c in ckpts] == [STEPS + 20 - 1]
 
