@@ -1,10 +1,12 @@
 """Clustering Gaussians by their segmentation feature, and 2D masks from rendered features.
 
 Labels: 0 = no object, 1..K = clusters. HDBSCAN (default) needs no cluster count; k-means takes
-k. Both fit on a sample of the visible Gaussians' unit features (Euclidean distance on unit
-vectors orders pairs as cosine similarity does), clusters whose centres nearly coincide are
-merged, and then every Gaussian and every pixel goes to its most similar centre. ``argmax`` is for
-the naive raw-id baseline, whose features are class logits.
+k. Both fit on a sample of the unit features (Euclidean distance on unit vectors orders pairs as
+cosine similarity does) of the Gaussians that are opaque and, when their visibility is given,
+render at least ``min_visibility`` pixels of the training views (see ``visibility.py``: unseen
+Gaussians keep untrained features that form spurious clusters or bridge real ones); clusters
+whose centres nearly coincide are merged, and then every Gaussian and every pixel goes to its
+most similar centre. ``argmax`` is for the naive raw-id baseline, whose features are class logits.
 """
 
 from __future__ import annotations
@@ -47,7 +49,10 @@ def _fit_labels(x: np.ndarray, method: str, num_clusters: Optional[int], min_clu
         return KMeans(n_clusters=min(num_clusters, len(x)), n_init=4, random_state=seed).fit_predict(x)
     from sklearn.cluster import HDBSCAN
 
-    return HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min(10, min_cluster_size)).fit_predict(x)
+    # leaf selection: the default (excess of mass) prefers one big parent cluster over its children
+    # when a segment holds most of the Gaussians (measured: sky and ground merged, 0.71 vs 0.94
+    # held-out mIoU); near-duplicate leaves are merged afterwards by centre similarity
+    return HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min(10, min_cluster_size), cluster_selection_method="leaf").fit_predict(x)
 
 
 def merge_close_centers(centers: np.ndarray, sizes: np.ndarray, merge_similarity: float) -> np.ndarray:
@@ -72,6 +77,8 @@ def cluster_gaussians(
     num_clusters: Optional[int] = None,
     min_cluster_size: Optional[int] = None,
     min_opacity: float = 0.1,
+    visibility: Optional[torch.Tensor] = None,
+    min_visibility: float = 1.0,
     max_fit: int = 5000,
     merge_similarity: float = 0.9,
     min_similarity: float = 0.0,
@@ -81,8 +88,10 @@ def cluster_gaussians(
 
     Args:
         method: ``hdbscan`` (no k), ``kmeans`` (needs num_clusters) or ``argmax`` (features are logits).
-        min_cluster_size: HDBSCAN's; default 1% of the fitted sample (at least 5).
+        min_cluster_size: HDBSCAN's; default 2% of the fitted sample (at least 5).
         min_opacity: only Gaussians at least this opaque are fitted (all are labelled).
+        visibility: [N] summed blend weight of each Gaussian over the training views (pixels), or None.
+        min_visibility: with ``visibility``, only Gaussians rendering at least this many pixels are fitted.
         max_fit: at most this many Gaussians are fitted (a random sample).
         merge_similarity: clusters whose unit centres are more similar are merged.
     """
@@ -90,12 +99,15 @@ def cluster_gaussians(
     if method == "argmax":
         return Clustering(labels=feats.argmax(-1).numpy().astype(np.int32), centers=np.zeros((0, feats.shape[1]), np.float32), method=method)
     unit = normalize(feats).numpy()
-    visible = np.flatnonzero(opacities.detach().cpu().numpy().reshape(-1) >= min_opacity)
+    fit_mask = opacities.detach().cpu().numpy().reshape(-1) >= min_opacity
+    if visibility is not None:
+        fit_mask &= visibility.detach().cpu().numpy().reshape(-1) >= min_visibility
+    visible = np.flatnonzero(fit_mask)
     if len(visible) < 2:
         visible = np.arange(len(unit))
     rng = np.random.default_rng(seed)
     fit_idx = rng.choice(visible, size=min(max_fit, len(visible)), replace=False)
-    size = min_cluster_size or max(5, len(fit_idx) // 100)
+    size = min_cluster_size or max(5, len(fit_idx) // 50)
     raw = _fit_labels(unit[fit_idx], method, num_clusters, size, seed)
     ids = sorted(set(int(r) for r in raw) - {-1})
     if not ids:  # everything is noise: one cluster

@@ -4,6 +4,8 @@ mIoU: over all held-out views at once, each ground-truth segment is matched one-
 predicted cluster (Hungarian, maximising IoU); the score is the sum of matched IoUs divided by
 (number of ground-truth segments + number of predicted clusters left unmatched), so an extra
 cluster counts as a false positive with IoU 0 and one cluster cannot serve two objects.
+Predicted id 0 means "no object" (pixels the model leaves unlabelled): it is never matched and
+never counted as a cluster, and its pixels count as misses in the unions of their true segments.
 """
 
 from __future__ import annotations
@@ -42,18 +44,19 @@ def matched_miou(pred: Sequence[np.ndarray], truth: Sequence[np.ndarray], ignore
     union = counts.sum(1, keepdims=True) + counts.sum(0, keepdims=True) - inter
     iou = inter / np.maximum(union, 1)
     keep_t = np.array([t not in set(ignore_truth) for t in t_ids])
-    iou_t = iou[:, keep_t]
+    clusters = np.flatnonzero(p_ids != 0)
+    iou_t = iou[clusters][:, keep_t]
     rows, cols = linear_sum_assignment(-iou_t)
     per = {int(t_ids[keep_t][c]): float(iou_t[r, c]) for r, c in zip(rows, cols)}
     for t in t_ids[keep_t]:
         per.setdefault(int(t), 0.0)
-    unmatched = len(p_ids) - len(rows)
+    unmatched = len(clusters) - len(rows)
     miou = sum(per.values()) / (len(per) + unmatched)
     return {
         "miou": float(miou),
         "per_segment": per,
         "unmatched_clusters": int(unmatched),
-        "matches": {int(t_ids[keep_t][c]): int(p_ids[r]) for r, c in zip(rows, cols)},
+        "matches": {int(t_ids[keep_t][c]): int(p_ids[clusters][r]) for r, c in zip(rows, cols)},
     }
 
 

@@ -25,6 +25,7 @@ import torch
 
 from ns_plugins.contrastive_gc.clustering import Clustering, cluster_gaussians, label_pixels
 from ns_plugins.contrastive_gc.export import gaussian_columns, write_gaussian_ply
+from ns_plugins.contrastive_gc.visibility import blend_weight_sums
 from ns_plugins.data import writer
 from ns_plugins.data.errors import DataError
 
@@ -46,19 +47,27 @@ class SegmentArgs:
     num_clusters: Optional[int] = None
     """k for k-means."""
     min_cluster_size: Optional[int] = None
-    """HDBSCAN's minimum cluster size (default: 1% of the fitted Gaussians)."""
+    """HDBSCAN's minimum cluster size (default: 2% of the fitted Gaussians)."""
     min_opacity: float = 0.1
     """Only Gaussians at least this opaque are fitted (all are labelled)."""
+    min_visibility: float = 1.0
+    """Only Gaussians that render at least this many pixels (summed blend weight) of the training
+    views are fitted (all are labelled); 0 skips the visibility pass."""
+    visibility_views: Optional[int] = 64
+    """Training views rendered for the visibility (evenly spaced; None: all)."""
     min_alpha: float = 0.5
     """Pixels with less accumulated opacity get 0."""
     seed: int = 0
 
 
-def cluster_model(model, args: SegmentArgs) -> Clustering:
-    """Clustering of ``model``'s Gaussians as ``args`` says."""
+def cluster_model(model, args: SegmentArgs, train_cameras=None) -> Clustering:
+    """Clustering of ``model``'s Gaussians as ``args`` says; ``train_cameras`` give the visibility."""
     method = args.method
     if method == "auto":
         method = "argmax" if model.config.segmentation_loss == "raw-id-cross-entropy" else "hdbscan"
+    visibility = None
+    if method != "argmax" and args.min_visibility > 0 and train_cameras is not None:
+        visibility = blend_weight_sums(model, train_cameras, args.visibility_views)
     return cluster_gaussians(
         model.seg_features,
         torch.sigmoid(model.opacities).reshape(-1),
@@ -66,6 +75,8 @@ def cluster_model(model, args: SegmentArgs) -> Clustering:
         num_clusters=args.num_clusters,
         min_cluster_size=args.min_cluster_size,
         min_opacity=args.min_opacity,
+        visibility=visibility,
+        min_visibility=args.min_visibility,
         seed=args.seed,
     )
 
@@ -124,7 +135,7 @@ def main(args: SegmentArgs) -> dict:
     if not hasattr(model, "seg_features"):
         raise DataError(args.load_config, "not a contrastive-gc run (its model has no segmentation features)")
     model.eval()
-    clustering = cluster_model(model, args)
+    clustering = cluster_model(model, args, pipeline.datamanager.train_dataset.cameras)
     masks = segment_views(model, views_to_label(pipeline, args.split, args.camera_path_filename), clustering, args.min_alpha)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(args).items()}
     summary = write_outputs(model, clustering, masks, args.output_dir, settings)

@@ -17,6 +17,7 @@ from ns_plugins.contrastive_gc.evaluation import adjusted_rand_index, matched_mi
 from ns_plugins.contrastive_gc.export import _with_features, gaussian_columns, match_rows, read_ply_features, write_gaussian_ply
 from ns_plugins.contrastive_gc.features import FEATURE_KEY
 from ns_plugins.contrastive_gc.model import scaled_every
+from ns_plugins.contrastive_gc.visibility import blend_weight_sums
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +25,7 @@ def setup(tiny_dataset: Path):
     config = copy.deepcopy(contrastive_gc_small.config)
     config.pipeline.datamanager.data = tiny_dataset
     config.max_num_iterations = 100
+    config.pipeline.model.spatial_weight = 1.0  # off in the preset, on in contrastive-gc: exercise it
     config.__post_init__()
     pipeline = config.pipeline.setup(device="cpu", test_mode="val")
     model = pipeline.model
@@ -131,6 +133,34 @@ def test_clustering_recovers_groups():
     assert labels[0, 0] == 0 and labels[1, 4] == result.labels[90]
 
 
+def test_clustering_fits_only_seen_gaussians():
+    # Gaussians no training view sees keep untrained features; here they spread between groups 0 and 1
+    g = torch.Generator().manual_seed(0)
+    centers = torch.eye(6)[:3] * 3
+    truth = torch.arange(3).repeat_interleave(200)
+    seen = centers[truth] + 0.1 * torch.randn(600, 6, generator=g)
+    t = torch.rand(800, 1, generator=g)
+    unseen = (1 - t) * centers[0] + t * centers[1] + 0.1 * torch.randn(800, 6, generator=g)
+    feats, opacities = torch.cat([seen, unseen]), torch.ones(1400)
+    visibility = torch.cat([torch.full((600,), 5.0), torch.zeros(800)])
+    spurious = cluster_gaussians(feats, opacities)
+    assert spurious.num_clusters != 3  # fitted with the rest, the unseen ones make a cluster of their own
+    result = cluster_gaussians(feats, opacities, visibility=visibility, min_visibility=1.0)
+    assert result.num_clusters == 3 and adjusted_rand_index(result.labels[:600], truth.numpy()) > 0.99
+    transparent = cluster_gaussians(feats, torch.cat([torch.ones(600), torch.full((800,), 0.01)]))
+    assert transparent.num_clusters == 3
+
+
+def test_blend_weight_sums_add_up_to_rendered_alpha(setup):
+    pipeline, model, _ = setup
+    model.eval()
+    cameras = pipeline.datamanager.train_dataset.cameras
+    weights = blend_weight_sums(model, cameras, max_views=2)
+    assert weights.shape == (model.means.shape[0],) and (weights >= 0).all()
+    alpha = sum(float(model.render_features(cameras[i : i + 1])["accumulation"].sum()) for i in (0, len(cameras) - 1))
+    assert float(weights.sum()) == pytest.approx(alpha, rel=1e-3)
+
+
 def test_matched_miou_counts_extra_clusters():
     truth = [np.array([[1, 1, 2, 2]])]
     assert matched_miou([np.array([[5, 5, 7, 7]])], truth)["miou"] == 1.0
@@ -138,6 +168,8 @@ def test_matched_miou_counts_extra_clusters():
     assert split["unmatched_clusters"] == 1 and split["miou"] == pytest.approx((0.5 + 1.0) / 3)
     merged = matched_miou([np.array([[5, 5, 5, 5]])], truth)  # one cluster cannot match two objects
     assert merged["miou"] == pytest.approx(0.25)
+    unlabelled = matched_miou([np.array([[0, 5, 7, 7]])], truth)  # 0 = no object: a miss, not a cluster
+    assert unlabelled["unmatched_clusters"] == 0 and unlabelled["miou"] == pytest.approx((0.5 + 1.0) / 2)
 
 
 def test_viewer_select_and_export(setup, tmp_path: Path):

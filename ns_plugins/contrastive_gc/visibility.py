@@ -1,0 +1,45 @@
+"""How much of the training views each Gaussian renders: the pixels its feature was trained on.
+
+The contrastive loss reaches a Gaussian only through the pixels it blends into, with its blend
+weight alpha * T. Gaussians that the training views never see, or see only behind others, keep
+features the loss never shaped (random at initialisation); clustering them with the rest bridges
+real clusters. The summed blend weight is the gradient of the rendered sum of a constant
+per-Gaussian channel, so one render and one backward per view give it, on any backend.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from ns_plugins.splat.model import viewmats_from_camera_to_worlds
+
+
+def blend_weight_sums(model, cameras, max_views: Optional[int] = None) -> torch.Tensor:
+    """Per-Gaussian sum over pixels and views of its blend weight alpha * T -> [N] (units: pixels).
+
+    Args:
+        model: a PortableSplatModel (uses ``render_gaussians``).
+        cameras: nerfstudio Cameras [V] (the training views); rendered at their own size.
+        max_views: at most this many views, evenly spaced (None: all).
+    """
+    num = model.means.shape[0]
+    total = torch.zeros(num, device=model.device)
+    views = torch.arange(len(cameras))
+    if max_views and len(views) > max_views:
+        views = torch.linspace(0, len(cameras) - 1, max_views).round().long()
+    for i in views.tolist():
+        camera = cameras[i : i + 1].to(model.device)
+        ones = torch.ones(num, 1, device=model.device, requires_grad=True)
+        with torch.enable_grad():
+            result = model.render_gaussians(
+                viewmats_from_camera_to_worlds(camera.camera_to_worlds.detach()),
+                camera.get_intrinsics_matrices().reshape(-1, 3, 3),
+                int(camera.width.item()),
+                int(camera.height.item()),
+                extra_features=ones,
+            )
+            (grad,) = torch.autograd.grad(result.extra.sum(), ones)
+        total += grad[:, 0]
+    return total.detach()
