@@ -1,0 +1,54 @@
+"""``ns-rainyscape-derain``: write a trained rainyscape run's derained training images (and rain layers).
+
+    ns-rainyscape-derain --load-config outputs/.../config.yml --output-dir derained/
+
+writes ``derained/<image stem>.png`` (the clean render of each training view, full resolution) and,
+unless ``--no-rain``, ``derained/rain/<image stem>.png`` (its predicted rain layer).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ns_plugins.data import writer
+from ns_plugins.data.errors import DataError
+
+
+@dataclass
+class DerainArgs:
+    """Write the derained training images of a trained rainyscape run."""
+
+    load_config: Path
+    """The run's config.yml."""
+    output_dir: Path = Path("derained")
+    rain: bool = True
+    """Also write each view's rain layer under <output-dir>/rain/."""
+
+
+def main(args: DerainArgs) -> Path:
+    from ns_plugins.rainyscape.evaluation import render_train_views, train_stems
+    from ns_plugins.splat.evaluate import load_trained_pipeline
+
+    if not Path(args.load_config).is_file():
+        raise DataError(args.load_config, "no such config file (pass the config.yml of an ns-train run)")
+    pipeline, _ = load_trained_pipeline(args.load_config)
+    if not hasattr(pipeline.model, "predictor"):
+        raise DataError(args.load_config, "not a rainyscape run (its model has no rain predictor)")
+    views = render_train_views(pipeline)
+    for stem, (clean, rain) in zip(train_stems(pipeline), views):
+        writer.write_rgb_png(args.output_dir / f"{stem}.png", clean.numpy())
+        if args.rain and rain is not None:
+            writer.write_rgb_png(args.output_dir / "rain" / f"{stem}.png", rain.clamp(0, 1).numpy())
+    print(f"wrote {len(views)} derained training images to {args.output_dir}" + (f" (rain layers in {args.output_dir / 'rain'})" if args.rain else ""))
+    return args.output_dir
+
+
+def entrypoint() -> None:
+    import tyro
+
+    main(tyro.cli(DerainArgs))
+
+
+if __name__ == "__main__":
+    entrypoint()

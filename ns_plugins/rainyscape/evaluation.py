@@ -1,0 +1,94 @@
+"""Derained training views and scores against a synthetic dataset's ground truth.
+
+- ``render_train_views``: any trained pipeline's clean render of each training view (for
+  rainyscape also its rain layer); the same function scores the baseline, whose render of a
+  training view is its only "derained" image.
+- ``train_view_metrics`` / ``rainy_input_metrics``: PSNR/SSIM of those renders / of the rainy
+  inputs themselves against gt/clean.
+- ``rain_angle_error_deg``: the model's rain angle estimate against gt/scene.json's.
+- ``rain_layer_error``: the predicted rain layers of the training views against gt/rain.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ns_plugins.data import metrics
+from ns_plugins.rainyscape.rain_angle import angle_difference
+
+
+def load_rgb(path: Path) -> torch.Tensor:
+    """An image file -> float [H, W, 3] in [0, 1]."""
+    with Image.open(path) as img:
+        return torch.from_numpy(np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0)
+
+
+def image_pair_metrics(preds: List[torch.Tensor], targets: List[torch.Tensor]) -> Dict[str, float]:
+    """Mean PSNR and SSIM over pairs of [H, W, 3] images."""
+    pred, target = torch.stack(preds).float(), torch.stack(targets).float()
+    return {"psnr": float(metrics.psnr(pred, target).mean()), "ssim": float(metrics.ssim(pred, target).mean())}
+
+
+def train_stems(pipeline) -> List[str]:
+    """Stems of the pipeline's training images, in camera order."""
+    return [Path(p).stem for p in pipeline.datamanager.train_dataset.image_filenames]
+
+
+@torch.no_grad()
+def render_train_views(pipeline) -> List[Tuple[torch.Tensor, Optional[torch.Tensor]]]:
+    """(clean [H, W, 3], rain [H, W, 3] or None) of every training view at full resolution."""
+    model = pipeline.model
+    was_training = model.training
+    model.eval()
+    cameras = pipeline.datamanager.train_dataset.cameras
+    views = []
+    try:
+        for i in range(len(cameras)):
+            outputs = model.get_outputs_for_camera(cameras[i : i + 1].to(model.device))
+            rain = outputs.get("rain")
+            views.append((outputs["rgb"].clamp(0, 1).cpu(), None if rain is None else rain.cpu()))
+    finally:
+        model.train(was_training)
+    return views
+
+
+def train_view_metrics(pipeline, data: Path) -> Dict[str, float]:
+    """Clean renders of the training views vs gt/clean."""
+    targets = [load_rgb(Path(data) / f"gt/clean/{s}.png") for s in train_stems(pipeline)]
+    return image_pair_metrics([clean for clean, _ in render_train_views(pipeline)], targets)
+
+
+def rainy_input_metrics(data: Path) -> Dict[str, float]:
+    """The rainy training images themselves vs gt/clean."""
+    stems = json.loads((Path(data) / "gt/scene.json").read_text())["train_stems"]
+    return image_pair_metrics([load_rgb(Path(data) / f"images/{s}.png") for s in stems], [load_rgb(Path(data) / f"gt/clean/{s}.png") for s in stems])
+
+
+def true_rain_angle_deg(data: Path) -> float:
+    """The synthetic scene's rain angle (degrees along the streaks, modulo 180)."""
+    return float(json.loads((Path(data) / "gt/scene.json").read_text())["degradation"]["angle_deg"])
+
+
+def rain_angle_error_deg(estimate_rad: Optional[float], data: Path) -> float:
+    """Undirected difference (degrees) between an estimate (radians) and the true angle; nan without an estimate."""
+    if estimate_rad is None:
+        return float("nan")
+    return math.degrees(angle_difference(estimate_rad, math.radians(true_rain_angle_deg(data))))
+
+
+def rain_layer_error(pipeline, data: Path) -> Dict[str, float]:
+    """Mean |R - R_true| of the predicted rain layers over the training views, and mean |R_true| (the error of R = 0)."""
+    stems = train_stems(pipeline)
+    truth = [load_rgb(Path(data) / f"gt/rain/{s}.png") for s in stems]
+    predicted = [rain if rain is not None else torch.zeros_like(t) for (_, rain), t in zip(render_train_views(pipeline), truth)]
+    return {
+        "rain_l1": float(np.mean([float((p - t).abs().mean()) for p, t in zip(predicted, truth)])),
+        "zero_rain_l1": float(np.mean([float(t.abs().mean()) for t in truth])),
+    }

@@ -1,0 +1,227 @@
+"""RainyScape model: a clean Gaussian scene B plus a per-view rain layer R >= 0, rainy image Y = B + R.
+
+Overrides of :class:`PortableSplatModel`:
+
+- ``outputs_from_render``: ``rgb`` stays the clean render B; ``rain`` (R) and ``rainy`` (B + R) are
+  added for training views (in training from stage 2 on, identified by ``metadata["cam_idx"]``;
+  otherwise by the camera's pose matching a training pose, e.g. a training camera in the viewer,
+  or the nearest one when the viewer's checkbox is on). Other cameras get R = 0.
+- ``get_loss_dict``: stage 1 (the first ``stage1_fraction`` of the run, authors: 4000 of 30000)
+  fits B alone to the rainy images (splatfacto's 0.8 L1 + 0.2 D-SSIM). Stage 2, as the authors'
+  code: the Gaussians get 0.8 (L1(B + sg(R), Y) + L1(B, Y)) + 0.2 D-SSIM(B + sg(R), Y); the rain
+  net gets the rain likelihood + TV + direction loss with B detached (``rain_loss_reaches_gaussians``
+  lets TV and the direction loss reach B; with B detached TV(B) has no effect, as in the released code);
+  the rain angle is re-estimated every step from Y - B and averaged over steps; then the optional
+  Langevin E-step moves the view's latent and the scene state.
+- ``get_param_groups``: the state net and the rain generator get their own optimizers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Type, Union
+
+import torch
+from nerfstudio.cameras.cameras import Cameras
+from torch.nn import Parameter
+
+from ns_plugins.data.errors import DataError
+from ns_plugins.rainyscape.datamanager import CAMERA_CODES_KEY, IMAGE_SIZE_KEY
+from ns_plugins.rainyscape.losses import direction_loss, rain_likelihood, total_variation
+from ns_plugins.rainyscape.rain_angle import AngleTracker, estimate_rain_angle
+from ns_plugins.rainyscape.rain_predictor import RainPredictor, RainPredictorConfig
+from ns_plugins.rainyscape.viewer import RainViewerControls
+from ns_plugins.splat.model import PortableSplatModel, PortableSplatModelConfig, RenderResult
+from ns_plugins.splat.schedule import REFERENCE_STEPS
+
+POSE_MATCH_TOLERANCE = 1e-4
+"""Largest camera-to-world difference at which a camera counts as a training camera."""
+
+
+@dataclass
+class RainyScapeModelConfig(PortableSplatModelConfig):
+    """RainyScape on splatfacto; defaults are the authors' (config.py has the CPU preset)."""
+
+    _target: Type = field(default_factory=lambda: RainyScapeModel)
+    predictor: RainPredictorConfig = field(default_factory=RainPredictorConfig)
+    """Sizes of the latents, state and rain networks."""
+    stage1_fraction: float = 4000 / 30000
+    """Part of the run in which the renderer trains alone on the rainy images (spectral bias)."""
+    stage1_steps: Optional[int] = None
+    """Absolute length of stage 1 in steps (wins over stage1_fraction); must end before the run does."""
+    likelihood_eps2: float = 500.0
+    """Weight of the plain MSE of the residual in the rain loss (authors' epsilon2)."""
+    tv_weight: float = 0.5
+    """rho: TV of the clean render in the rain loss (has an effect only when the loss reaches the Gaussians)."""
+    direction_weight: float = 1.0
+    """w_gd: the direction-sensitive gradient loss."""
+    direction_clean_weight: float = 0.5
+    """Weight of its clean-image term."""
+    clean_l1_weight: float = 1.0
+    """Stage 2: weight of the extra L1(B, Y) of the Gaussians' loss (authors' code: 1)."""
+    rain_loss_reaches_gaussians: bool = False
+    """Let the TV and direction terms train the Gaussians too (the released code detaches B)."""
+    angle_bins: int = 60
+    angle_min_magnitude: float = 0.1
+    """Sobel magnitude above which a residual pixel votes for the rain angle."""
+    angle_momentum: float = 0.9
+    """Exponential averaging of the per-step angle estimates (0: this step's estimate only, as the authors)."""
+    langevin_steps: int = 5
+    """Langevin E-step updates of the view's latent and the scene state per step (0: no E-step)."""
+    langevin_delta: float = 0.03
+    langevin_prior: float = 50.0
+    """Variance of the Gaussian prior on latents and state in the E-step."""
+
+
+class RainyScapeModel(PortableSplatModel):
+    """See the module docstring."""
+
+    config: RainyScapeModelConfig
+
+    def populate_modules(self) -> None:
+        super().populate_modules()
+        metadata = self.kwargs.get("metadata") or {}
+        if IMAGE_SIZE_KEY not in metadata or CAMERA_CODES_KEY not in metadata:
+            raise DataError("--pipeline.datamanager", "rainyscape needs its own datamanager (RainyDatamanagerConfig), which reports the training image size")
+        height, width = metadata[IMAGE_SIZE_KEY]
+        self.predictor = RainPredictor(self.config.predictor, self.num_train_data, height, width)
+        self.register_buffer("train_camera_codes", metadata[CAMERA_CODES_KEY].detach().clone().float())
+        self.register_buffer("rain_angle_state", torch.zeros(2))
+        self.angle_tracker = AngleTracker(self.config.angle_momentum)
+        self.stage1_end = self.check_schedule()
+        self.last_view: Optional[int] = None  # training view of the last render (for the E-step)
+        self.rain_controls = RainViewerControls()
+
+    # ---- schedule ----------------------------------------------------------------------------
+
+    @property
+    def total_steps(self) -> int:
+        return self.config.schedule_steps or self.config.run_steps or REFERENCE_STEPS
+
+    def check_schedule(self) -> int:
+        """The step at which stage 2 starts; a DataError when stage 1 would not end before the run."""
+        if not 0.0 <= self.config.stage1_fraction < 1.0:
+            raise DataError("--pipeline.model.stage1-fraction", f"must be in [0, 1), got {self.config.stage1_fraction}")
+        end = self.config.stage1_steps if self.config.stage1_steps is not None else round(self.config.stage1_fraction * self.total_steps)
+        if end < 0 or end >= self.total_steps:
+            raise DataError(
+                "--pipeline.model.stage1-steps",
+                f"stage 1 ends at step {end}, not before the run's {self.total_steps} steps: the rain layer would never train "
+                "(lower it, or raise --max-num-iterations)",
+            )
+        return end
+
+    def in_stage2(self, step: int) -> bool:
+        return step >= self.stage1_end
+
+    # ---- rain --------------------------------------------------------------------------------
+
+    def view_index(self, camera: Cameras) -> Optional[int]:
+        """The training view a camera shows: cam_idx in training, a matching (or, with the viewer's
+        checkbox, the nearest) training pose otherwise; None for other cameras."""
+        if self.training:
+            if camera.metadata and "cam_idx" in camera.metadata:
+                return int(camera.metadata["cam_idx"])
+            return None
+        c2w = camera.camera_to_worlds.reshape(-1, 12)[:1].to(self.train_camera_codes)
+        diff = (self.train_camera_codes[:, :12] - c2w).abs().amax(-1)
+        i = int(diff.argmin())
+        if float(diff[i]) <= POSE_MATCH_TOLERANCE:
+            return i
+        if self.rain_controls.use_nearest:
+            centres = self.train_camera_codes[:, :12].reshape(-1, 3, 4)[:, :, 3]
+            return int((centres - c2w.reshape(3, 4)[:, 3]).norm(dim=-1).argmin())
+        return None
+
+    def predict_rain(self, view: int, height: int, width: int) -> torch.Tensor:
+        """Rain layer [H, W, 3] >= 0 of training view ``view``."""
+        idx = torch.tensor([view], device=self.device)
+        return self.predictor(idx, self.train_camera_codes[idx], height, width)[0]
+
+    def rain_angle(self) -> Optional[float]:
+        """The running scene-wide rain angle estimate (radians along the streaks), None before stage 2."""
+        return AngleTracker.angle(self.rain_angle_state)
+
+    # ---- outputs -----------------------------------------------------------------------------
+
+    def outputs_from_render(self, result: RenderResult, camera: Cameras) -> Dict[str, Union[torch.Tensor, List]]:
+        outputs = super().outputs_from_render(result, camera)
+        if self.training and not self.in_stage2(self.step):
+            return outputs
+        clean = outputs["rgb"]
+        if clean.dim() != 3:  # several cameras at once: no per-view rain
+            return outputs
+        view = self.last_view = self.view_index(camera)
+        if view is None:
+            rain = torch.zeros_like(clean)
+        else:
+            rain = self.predict_rain(view, clean.shape[0], clean.shape[1])
+        outputs["rain"] = rain
+        outputs["rainy"] = clean + rain if self.training else torch.clamp(clean + rain, 0.0, 1.0)
+        return outputs
+
+    # ---- losses ------------------------------------------------------------------------------
+
+    def rain_loss_terms(self, rainy: torch.Tensor, clean: torch.Tensor, rain: torch.Tensor, angle: Optional[float]) -> Dict[str, torch.Tensor]:
+        """The rain net's loss terms for images [H, W, 3] (``clean`` detached unless the loss reaches the Gaussians)."""
+        likelihood, mse = rain_likelihood(rainy, clean, rain, self.config.likelihood_eps2)
+        terms = {"rain_likelihood": likelihood, "rain_mse": mse}
+        if clean.requires_grad and self.config.tv_weight > 0:
+            terms["clean_tv"] = self.config.tv_weight * total_variation(clean)
+        if angle is not None and self.config.direction_weight > 0:
+            terms["rain_direction"] = self.config.direction_weight * direction_loss(rainy, clean, rain, angle, self.config.direction_clean_weight)
+        return terms
+
+    def update_rain_angle(self, residual: torch.Tensor) -> Optional[float]:
+        """Estimate the angle of residual [H, W, 3] (= Y - B), fold it into the running estimate; the angle the loss uses."""
+        estimate = estimate_rain_angle(residual, self.config.angle_bins, self.config.angle_min_magnitude)
+        if estimate is not None:
+            self.rain_angle_state.copy_(self.angle_tracker.update(self.rain_angle_state, estimate))
+        return self.rain_angle() if self.config.angle_momentum > 0 else estimate
+
+    def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, torch.Tensor]:
+        if not self.training or "rain" not in outputs:
+            return super().get_loss_dict(outputs, batch, metrics_dict)
+        clean, rain = outputs["rgb"], outputs["rain"]
+        rainy = self.composite_with_background(self.get_gt_img(batch["image"]), outputs["background"])
+        # the Gaussians see the rain as fixed (authors' code), plus an L1 of B alone to the rainy image
+        loss_dict = super().get_loss_dict({**outputs, "rgb": clean + rain.detach()}, batch, metrics_dict)
+        if self.config.clean_l1_weight > 0:
+            loss_dict["clean_l1"] = self.config.clean_l1_weight * (1 - self.config.ssim_lambda) * (clean - rainy).abs().mean()
+        angle = self.update_rain_angle(rainy - clean.detach())
+        clean_for_rain = clean if self.config.rain_loss_reaches_gaussians else clean.detach()
+        loss_dict.update(self.rain_loss_terms(rainy, clean_for_rain, rain, angle))
+        if self.config.langevin_steps > 0 and self.last_view is not None:
+            self.langevin_step(self.last_view, rainy, clean.detach(), angle)
+        return loss_dict
+
+    def langevin_step(self, view: int, rainy: torch.Tensor, clean: torch.Tensor, angle: Optional[float]) -> None:
+        """E-step on the view's latent and the scene state, the rain net's loss as the energy."""
+        idx = torch.tensor([view], device=self.device)
+
+        def energy(rain: torch.Tensor) -> torch.Tensor:
+            return sum(self.rain_loss_terms(rainy, clean, rain[0], angle).values())
+
+        self.predictor.langevin(
+            idx, self.train_camera_codes[idx], rainy.shape[0], rainy.shape[1], energy,
+            steps=self.config.langevin_steps, delta=self.config.langevin_delta, prior=self.config.langevin_prior,
+        )
+
+    def get_metrics_dict(self, outputs, batch) -> Dict[str, torch.Tensor]:
+        metrics = super().get_metrics_dict(outputs, batch)
+        if self.training and "rain" in outputs:
+            metrics["rain_mean"] = outputs["rain"].detach().mean()
+            angle = self.rain_angle()
+            if angle is not None:
+                metrics["rain_angle_deg"] = torch.tensor(math.degrees(angle))
+        return metrics
+
+    # ---- optimisation ------------------------------------------------------------------------
+
+    def get_param_groups(self) -> Dict[str, List[Parameter]]:
+        groups = super().get_param_groups()
+        groups["rain_state_net"] = list(self.predictor.state_net.parameters())
+        groups["rain_generator"] = list(self.predictor.generator.parameters())
+        return groups
+

@@ -1,0 +1,71 @@
+"""rainyscape through nerfstudio's own commands on a tiny rainy scene (CPU): ns-train (CLI) ->
+ns-render (clean scene) -> ns-rainyscape-derain (their code in-process), the model's outputs for training and held-out
+cameras, and a stage-1 schedule that ends after the run stopping with a one-line error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.cli import run, train_args
+
+STEPS = 60
+
+
+@pytest.fixture(scope="module")
+def trained(rainy_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("rainyscape_e2e")
+    run(*train_args("rainyscape-small", rainy_dataset, root / "outputs", "e2e", STEPS, "--steps-per-eval-all-images", 100000), cwd=root)
+    return {"root": root, "data": rainy_dataset, "config": next((root / "outputs").glob("e2e/*/t/config.yml"))}
+
+
+def test_outputs_rain_for_training_cameras_only(trained: dict) -> None:
+    from ns_plugins.splat.evaluate import load_trained_pipeline
+
+    pipeline, step = load_trained_pipeline(trained["config"])
+    model = pipeline.model
+    assert model.in_stage2(step) and model.rain_angle() is not None  # stage 2 ran and estimated an angle
+    train_cam = pipeline.datamanager.train_dataset.cameras[3:4]
+    outputs = model.get_outputs_for_camera(train_cam)
+    assert {"rgb", "rain", "rainy"} <= set(outputs)
+    assert outputs["rain"].shape == (32, 32, 3) and float(outputs["rain"].min()) >= 0
+    assert float(outputs["rain"].max()) > 0  # the rain layer is not dead
+    assert torch.allclose(outputs["rainy"], (outputs["rgb"] + outputs["rain"]).clamp(0, 1))
+    test_cam = pipeline.datamanager.eval_dataset.cameras[0:1]
+    held_out = model.get_outputs_for_camera(test_cam)
+    assert float(held_out["rain"].abs().max()) == 0.0  # no rain for a camera that is not a training view
+
+
+def test_render_writes_clean_video(trained: dict) -> None:
+    """ns-render's own code, run in-process (a second CLI start-up would cost more than the render)."""
+    from nerfstudio.scripts.render import RenderInterpolated
+
+    video = trained["root"] / "clean.mp4"
+    RenderInterpolated(load_config=trained["config"], output_path=video, interpolation_steps=2, pose_source="train").main()
+    assert video.stat().st_size > 1000
+
+
+def test_derain_writes_training_images_and_rain(trained: dict) -> None:
+    from ns_plugins.rainyscape.derain_cli import DerainArgs, main
+
+    out = trained["root"] / "derained"
+    main(DerainArgs(load_config=trained["config"], output_dir=out))
+    train_stems = sorted(p.stem for p in (trained["data"] / "gt/rain").glob("*.png"))
+    assert sorted(p.stem for p in out.glob("*.png")) == train_stems
+    assert sorted(p.stem for p in (out / "rain").glob("*.png")) == train_stems
+
+
+def test_stage1_after_the_run_is_an_error(trained: dict) -> None:
+    """Set up the trained run's pipeline again with stage 1 ending after the run (in-process: no CLI start-up)."""
+    import yaml
+
+    from ns_plugins.data.errors import DataError
+
+    config = yaml.load(trained["config"].read_text(), Loader=yaml.Loader)
+    config.pipeline.model.stage1_steps = 2 * STEPS
+    with pytest.raises(DataError) as err:
+        config.pipeline.setup(device="cpu", test_mode="test")
+    assert f"stage 1 ends at step {2 * STEPS}, not before the run's {STEPS} steps" in str(err.value)
+    assert str(err.value).startswith("error: --pipeline.model.stage1-steps:") and "\n" not in str(err.value)
