@@ -1,0 +1,178 @@
+"""Learn2Talk audio-to-face quality and speed on held-out synthetic sequences (CPU).
+
+    python benchmarks/bench_learn2talk.py --write
+
+Data: ``ns-l2t synth`` (4 speakers, 12 train / 3 held-out sequences each of 2.5-4 s, plus a 2D
+corpus of 8 other speakers for the teacher). One SyncNet3D trained for the sync loss (seed 0) and
+a second, independently seeded one (seed 1) as the evaluator of LSE-D/LSE-C for every row, so
+a variant trained against the first expert cannot score by fooling the evaluator. Variants of the
+regressor, same preset and step budget: (a) vertex + velocity losses (FaceFormer-like baseline),
+(b) + sync, (c) + teacher, (d) full (vertex + velocity + sync + teacher); trivial predictors
+(template only, mean training motion). Inference: frames of audio-to-vertices per second,
+autoregressive, batch 1, on this CPU. ``--write`` replaces this benchmark's section of
+benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+START, END = "<!-- bench_learn2talk:start -->", "<!-- bench_learn2talk:end -->"
+AVATAR_START, AVATAR_END = "<!-- bench_learn2talk_avatar:start -->", "<!-- bench_learn2talk_avatar:end -->"
+VARIANTS = {
+    "(a) vertex only (FaceFormer-like)": ("vertex", "velocity"),
+    "(b) + sync": ("vertex", "velocity", "sync"),
+    "(c) + teacher": ("vertex", "velocity", "teacher"),
+    "(d) full": ("vertex", "velocity", "sync", "teacher"),
+}
+
+
+def trivial_rows(data, train_data, evaluator, feat) -> dict:
+    from ns_plugins.learn2talk.evaluate import score_predictions
+
+    mean_offset = torch.cat([s.vertices - train_data.template(s.speaker) for s in train_data.sequences]).mean(0)
+    template_only = [data.template(s.speaker).expand_as(s.vertices) for s in data.sequences]
+    mean_motion = [data.template(s.speaker) + mean_offset.expand_as(s.vertices) for s in data.sequences]
+    return {
+        "template only": score_predictions(template_only, data, evaluator, feat),
+        "mean training motion": score_predictions(mean_motion, data, evaluator, feat),
+    }
+
+
+def markdown(args, rows: dict, info: dict, load: tuple) -> str:
+    date = datetime.date.today().isoformat()
+    lines = [
+        "## Learn2Talk: audio to 3D face (synthetic talking heads, CPU)",
+        "",
+        f"Command: `python benchmarks/bench_learn2talk.py --write --steps {args.steps} --weight-sync {args.weight_sync} --weight-teacher {args.weight_teacher}` — {date}, {platform.machine()}, nproc {os.cpu_count()}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads).",
+        f"Data: `ns-l2t synth --seed {args.seed} --train-per-speaker {args.train_per_speaker} --resolution {args.resolution}` ({info['vertices']} vertices): "
+        f"{info['speakers']} speakers, {info['train']} training / {info['test']} held-out sequences "
+        f"({info['test_frames']} held-out frames at 25 fps), 2D teacher corpus of {info['corpus']} sequences of 8 other speakers. "
+        f"Preset `cpu` (FaceFormer d=64, 1 layer; {args.steps} steps, batch 4; SyncNet3D {info['syncnet_steps']} steps; teacher {info['teacher_steps']} steps). "
+        "LSE-D/LSE-C from an independently seeded evaluator SyncNet3D (ground truth scores "
+        f"LSE-D {info['gt_lse_d']:.3f}, LSE-C {info['gt_lse_c']:.3f}). LVE in units of 1e-5 (squared distance; head radius ~0.9); FDD in 1e-6. One seed per row.",
+        "",
+        "| predictor | LVE (1e-5) | FDD (1e-6) | LSE-D (lower better) | LSE-C (higher better) | train s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, r in rows.items():
+        secs = f"{r['seconds']:.0f}" if "seconds" in r else "-"
+        lines.append(f"| {name} | {r['lve'] * 1e5:.2f} | {r['fdd'] * 1e6:.2f} | {r['lse_d']:.3f} | {r['lse_c']:.3f} | {secs} |")
+    a, d = rows["(a) vertex only (FaceFormer-like)"], rows["(d) full"]
+    trivial = min(rows["template only"]["lve"], rows["mean training motion"]["lve"])
+    lines += [
+        "",
+        f"- full vs baseline: LSE-D {d['lse_d'] - a['lse_d']:+.3f}, LSE-C {d['lse_c'] - a['lse_c']:+.3f} (sync must improve); "
+        f"LVE {100 * (d['lve'] / a['lve'] - 1):+.1f}% (must stay within +10%)",
+        f"- full vs best trivial predictor: LVE {trivial / d['lve']:.0f}x lower",
+        f"- inference: {info['fps']:.0f} frames/s of audio-to-vertices (autoregressive, batch 1, {info['vertices']} vertices; "
+        f"{info['fps'] / 25:.1f}x real time at 25 fps)",
+        "",
+        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (2 cores shared with other jobs: times are inflated).",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    content = RESULTS.read_text() if RESULTS.exists() else "# Results\n"
+    block = f"{START}\n{text}\n{END}"
+    if START in content:
+        content = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, content, flags=re.S)
+    elif AVATAR_START in content:  # the avatar benchmark's section follows ours
+        content = content.replace(AVATAR_START, f"{block}\n\n{AVATAR_START}", 1)
+    else:
+        content = content.rstrip("\n") + "\n\n" + block + "\n\n" + f"{AVATAR_START}\n{AVATAR_END}\n"
+    RESULTS.write_text(content)
+
+
+def main() -> None:
+    from ns_plugins.learn2talk.audio import FeatureConfig
+    from ns_plugins.learn2talk.datasets import load_dataset
+    from ns_plugins.learn2talk.evaluate import evaluate_run
+    from ns_plugins.learn2talk.run_dir import load_run, save_syncnet
+    from ns_plugins.learn2talk.synth_data import write_synthetic_dataset
+    from ns_plugins.learn2talk.teacher import load_2d_corpus
+    from ns_plugins.learn2talk.train import preset, save_teacher, sequence_features, train_run, train_syncnet, train_teacher
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/bench_learn2talk_r20"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=preset("cpu").steps)
+    parser.add_argument("--train-per-speaker", type=int, default=6, help="3D training sequences per speaker (3D data is the scarce kind)")
+    parser.add_argument("--resolution", type=int, default=20, help="head mesh resolution (20: 762 vertices)")
+    parser.add_argument("--train", default="a,b,c,d", help="variants to (re)train; the others are read from earlier runs in --work")
+    parser.add_argument("--weight-sync", type=float, default=None)
+    parser.add_argument("--weight-teacher", type=float, default=None)
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    load0 = os.getloadavg()[0]
+    data_dir = args.work / "data"
+    if not (data_dir / "meta.json").exists():
+        write_synthetic_dataset(data_dir, seed=args.seed, train_per_speaker=args.train_per_speaker, resolution=args.resolution)
+    cfg = preset("cpu", steps=args.steps)
+    weights = dict(cfg.weights)
+    weights["sync"] = args.weight_sync if args.weight_sync is not None else weights["sync"]
+    weights["teacher"] = args.weight_teacher if args.weight_teacher is not None else weights["teacher"]
+    cfg = replace(cfg, weights=weights)
+    feat = FeatureConfig(kind=cfg.feature_kind, fps=cfg.fps)
+    train_data = load_dataset(data_dir, "train", feat)
+    test_data = load_dataset(data_dir, "test", feat)
+    feats = sequence_features(train_data, feat)
+    lips = [(s.vertices - train_data.template(s.speaker))[:, train_data.lip_vertex_ids] for s in train_data.sequences]
+    shared = args.work / "shared"
+    shared.mkdir(parents=True, exist_ok=True)
+    if not (shared / "syncnet.pt").exists():
+        save_syncnet(shared / "syncnet.pt", train_syncnet(feats, lips, feat, cfg.syncnet_steps, seed=0))
+    if not (shared / "evaluator.pt").exists():
+        save_syncnet(shared / "evaluator.pt", train_syncnet(feats, lips, feat, cfg.syncnet_steps, seed=1))
+    corpus = load_2d_corpus(data_dir, feat)
+    if not (shared / "teacher.pt").exists():
+        save_teacher(shared / "teacher.pt", train_teacher(corpus, train_data.lip_vertex_ids, feat, cfg.teacher_steps, seed=0))
+    from ns_plugins.learn2talk.run_dir import load_syncnet
+
+    evaluator = load_syncnet(shared / "evaluator.pt")
+    rows = {}
+    fps = []
+    for key, (name, losses) in zip("abcd", VARIANTS.items()):
+        tag = "" if key == "a" else f"_s{weights['sync'] if 'sync' in losses else 0:g}_t{weights['teacher'] if 'teacher' in losses else 0:g}"
+        run_dir = args.work / f"run_{key}_{args.steps}{tag}"
+        if key in args.train.split(","):
+            train_run(data_dir, run_dir, replace(cfg, losses=losses), syncnet_path=shared / "syncnet.pt", teacher_path=shared / "teacher.pt")
+        if not (run_dir / "run.json").exists():
+            print(f"{name}: no run at {run_dir}; train it with --train {key}")
+            continue
+        run = load_run(run_dir)
+        scores = evaluate_run(run, test_data, evaluator)
+        rows[name] = scores | {"seconds": run.info["seconds"]}
+        fps.append(scores["inference_fps"])
+        print(name, json.dumps(rows[name]), flush=True)
+    if len(rows) < len(VARIANTS):
+        return
+    rows |= trivial_rows(test_data, train_data, evaluator, feat)
+    info = {
+        "speakers": len(train_data.speakers), "train": len(train_data.sequences), "test": len(test_data.sequences),
+        "test_frames": sum(s.num_frames for s in test_data.sequences), "corpus": len(corpus),
+        "syncnet_steps": cfg.syncnet_steps, "teacher_steps": cfg.teacher_steps, "fps": max(fps),
+        "vertices": train_data.sequences[0].vertices.shape[1],
+        "gt_lse_d": rows["(a) vertex only (FaceFormer-like)"]["gt_lse_d"], "gt_lse_c": rows["(a) vertex only (FaceFormer-like)"]["gt_lse_c"],
+    }
+    text = markdown(args, rows, info, (load0, os.getloadavg()[0]))
+    print(text)
+    if args.write:
+        write_section(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""A trained run on disk (``ns-l2t train --output RUN``) and audio -> vertices inference from it.
+
+    RUN/run.json      configs (features, regressor), speakers, losses, weights, training figures
+    RUN/regressor.pt  FaceFormer state
+    RUN/syncnet.pt    SyncNet3D config + state (the expert used for the sync loss and LSE)
+    RUN/teacher.pt    the 2D teacher, when the teacher loss was used
+    RUN/mesh.pt       templates per speaker, lip / upper-face ids, faces and colours (renders)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ns_plugins.data.errors import DataError
+from ns_plugins.learn2talk.audio import FeatureConfig, audio_features, num_motion_frames, read_wav
+from ns_plugins.learn2talk.faceformer import FaceFormer, FaceFormerConfig
+from ns_plugins.learn2talk.syncnet3d import SyncNet3D, SyncNetConfig
+
+
+@dataclass
+class TalkingRun:
+    path: Path
+    info: dict
+    feature: FeatureConfig
+    model: FaceFormer
+    syncnet: SyncNet3D
+    templates: dict[str, torch.Tensor]  # speaker -> [V, 3]
+    lip_vertex_ids: torch.Tensor
+    upper_face_vertex_ids: torch.Tensor
+    faces: torch.Tensor | None
+    vertex_colors: torch.Tensor | None
+
+    @property
+    def speakers(self) -> list[str]:
+        return list(self.info["speakers"])
+
+    def style(self, speaker: str | None) -> torch.Tensor:
+        """[1, N] one-hot of a training speaker; an unknown or missing speaker gets the average style."""
+        from ns_plugins.learn2talk.train import speaker_style
+
+        return speaker_style(self.speakers, speaker)[None]
+
+    def template(self, speaker: str | None) -> torch.Tensor:
+        if speaker in self.templates:
+            return self.templates[speaker]
+        return self.templates.get("*", next(iter(self.templates.values())))
+
+    def predict(self, waveform: torch.Tensor, speaker: str | None = None, template: torch.Tensor | None = None, num_frames: int | None = None) -> torch.Tensor:
+        """Waveform [N] at ``feature.sample_rate`` -> vertices [T, V, 3] (autoregressive)."""
+        t = num_frames or num_motion_frames(waveform.shape[0], self.feature)
+        feats = audio_features(waveform, self.feature, t)
+        offsets = self.model.predict(feats[None], self.style(speaker), t)[0]
+        tpl = self.template(speaker) if template is None else template
+        return tpl + offsets.reshape(t, -1, 3)
+
+    def predict_wav(self, path: Path, speaker: str | None = None) -> torch.Tensor:
+        """A .wav file -> vertices [T, V, 3]; DataError when it is unreadable or shorter than a frame."""
+        waveform = read_wav(path, self.feature.sample_rate)
+        if num_motion_frames(waveform.shape[0], self.feature) < 1:
+            raise DataError(path, f"audio of {waveform.shape[0] / self.feature.sample_rate * 1000:.1f} ms is shorter than one motion frame ({1000 / self.feature.fps:.1f} ms)")
+        return self.predict(waveform, speaker)
+
+
+def save_syncnet(path: Path, net: SyncNet3D) -> None:
+    torch.save({"config": net.cfg.to_dict(), "state": net.state_dict()}, path)
+
+
+def load_syncnet(path: Path) -> SyncNet3D:
+    blob = _load(path)
+    net = SyncNet3D(SyncNetConfig(**blob["config"]))
+    net.load_state_dict(blob["state"])
+    return net.eval()
+
+
+def _load(path: Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "file not found")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure means a bad checkpoint
+        raise DataError(path, f"unreadable checkpoint ({err})") from None
+
+
+def load_run(path: Path) -> TalkingRun:
+    """Load ``ns-l2t train``'s output directory."""
+    path = Path(path)
+    if not (path / "run.json").exists():
+        raise DataError(path, "not an ns-l2t run (no run.json): train one with ns-l2t train --output RUN")
+    info = json.loads((path / "run.json").read_text())
+    model = FaceFormer(FaceFormerConfig(**info["regressor"]))
+    model.load_state_dict(_load(path / "regressor.pt"))
+    mesh = _load(path / "mesh.pt")
+    return TalkingRun(
+        path, info, FeatureConfig(**info["features"]), model.eval(), load_syncnet(path / "syncnet.pt"),
+        mesh["templates"], mesh["lip_vertex_ids"], mesh["upper_face_vertex_ids"], mesh.get("faces"), mesh.get("vertex_colors"),
+    )

@@ -1,0 +1,55 @@
+"""MP4 output with the speech muxed in, through the ffmpeg binary that imageio-ffmpeg ships."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ns_plugins.learn2talk.audio import SAMPLE_RATE, write_wav
+from ns_plugins.splat.compat import ffmpeg_executable
+
+
+def _ffmpeg() -> str:
+    exe = ffmpeg_executable()
+    if exe is None:
+        raise RuntimeError("no ffmpeg executable: install imageio-ffmpeg (pip install imageio-ffmpeg) or put ffmpeg on PATH")
+    return exe
+
+
+def write_video_with_audio(frames: Iterable[np.ndarray], fps: float, waveform: torch.Tensor, output: Path, sample_rate: int = SAMPLE_RATE) -> Path:
+    """frames: uint8 [H, W, 3] (H, W even), waveform [N] -> H.264 + AAC mp4 at ``output``."""
+    import imageio_ffmpeg
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        silent = Path(tmp) / "video.mp4"
+        writer = None
+        for frame in frames:
+            if writer is None:
+                h, w = frame.shape[:2]
+                writer = imageio_ffmpeg.write_frames(str(silent), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1, quality=7)
+                writer.send(None)
+            writer.send(np.ascontiguousarray(frame))
+        if writer is None:
+            raise ValueError("no frames to write")
+        writer.close()
+        wav = Path(tmp) / "audio.wav"
+        write_wav(wav, waveform, sample_rate)
+        cmd = [_ffmpeg(), "-y", "-loglevel", "error", "-i", str(silent), "-i", str(wav),
+               "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", str(output)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"ffmpeg could not mux the audio into {output}: {proc.stderr.strip()[-500:]}")
+    return output
+
+
+def probe_streams(path: Path) -> str:
+    """ffmpeg's stream listing of a media file (to check for 'Video:' and 'Audio:')."""
+    proc = subprocess.run([_ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    return "\n".join(line for line in proc.stderr.splitlines() if "Stream #" in line or "Duration" in line)
