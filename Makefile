@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ns-plugins-installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo demo-splat test bench clean
 
 install: $(STAMP)
 
@@ -18,14 +18,26 @@ $(STAMP): pyproject.toml
 	$(PY) -c "from ns_plugins.splat.native_libs import main; main()"
 	touch $(STAMP)
 
+# the deblurring demo: blurred synthetic scene -> deblurgs on CPU -> sharp video + PSNRs
 demo: install
-	$(PY) -m ns_plugins.demo --output-dir demo
+	$(PY) -m ns_plugins.deblurgs.demo --output-dir demo
 
+# the base method alone (splatfacto-portable) on a clean synthetic scene
+demo-splat: install
+	$(PY) -m ns_plugins.demo --output-dir demo-splat
+
+# the viewer's browser tests need the system's chromium + chromedriver: installed here when we are
+# root with apt-get; if that fails (no network), those tests are skipped and say why
 test: install
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! { command -v chromium && command -v chromedriver; } >/dev/null; then \
+	  echo "installing chromium and chromium-driver for the viewer tests"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } >/dev/null 2>&1 \
+	    || echo "could not install chromium: the viewer browser tests will be skipped"; \
+	fi
 	$(PY) -m pytest -q
 
 bench: install
 	$(PY) benchmarks/bench_rasterizer.py --write
 
 clean:
-	rm -rf demo outputs .pytest_cache ns_plugins/splat/_build
+	rm -rf demo demo-splat outputs .pytest_cache ns_plugins/splat/_build

@@ -216,10 +216,18 @@ class ExposureTrajectory(nn.Module):
             [torch.zeros_like(c2w[:, None, :3, :3]), c2w[:, None, :3, 3:4]], -1
         )
 
+    def mid_times(self, idx: torch.Tensor) -> torch.Tensor:
+        """Curve parameter [B] of the middle of each exposure.
+
+        Every sub-frame stands for 1/N of the exposure whatever its timestamp, so the middle of
+        the exposure is the median sub-frame's time (learned timestamps may bunch up, moving it
+        away from t = 0.5 along the curve).
+        """
+        return self.timestamps(idx).quantile(0.5, dim=-1)
+
     def mid_poses(self, c2w: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """Mid-exposure (t = 0.5) poses [B, 3, 4]: the sharp image to render for image idx."""
-        half = torch.full((idx.shape[0], 1), 0.5, device=c2w.device, dtype=c2w.dtype)
-        return self.poses(c2w, idx, half)[:, 0]
+        """Mid-exposure poses [B, 3, 4]: the sharp image to render for image idx."""
+        return self.poses(c2w, idx, self.mid_times(idx)[:, None].to(c2w))[:, 0]
 
 
 def look_at_c2w(eye: torch.Tensor, target: torch.Tensor, up: Optional[torch.Tensor] = None) -> torch.Tensor:

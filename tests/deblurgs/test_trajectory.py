@@ -108,3 +108,15 @@ def test_gradients_reach_control_points_and_timestamps() -> None:
 def test_zero_subframes_is_a_clear_error() -> None:
     with pytest.raises(DataError, match="num-subframes"):
         ExposureTrajectoryConfig(num_subframes=0).setup(num_images=2)
+
+
+def test_mid_exposure_is_the_median_subframe():
+    """Bunched timestamps move the exposure's middle along the curve: mid_poses follows the median sub-frame."""
+    traj = ExposureTrajectoryConfig(mode="linear", num_subframes=5, init_noise=0.0).setup(num_images=1)
+    with torch.no_grad():
+        traj.control[0, 1, 3] = 0.1  # rotation about x from 0 (t = 0) to 0.1 rad (t = 1)
+        traj.time_logits[0] = torch.logit(torch.tensor([0.1, 0.2, 0.3]))
+    c2w = torch.eye(4)[None, :3]
+    idx = torch.tensor([0])
+    assert torch.allclose(traj.mid_times(idx), torch.tensor([0.2]))
+    assert torch.allclose(traj.mid_poses(c2w, idx), traj.poses(c2w, idx)[:, 2], atol=1e-6)
