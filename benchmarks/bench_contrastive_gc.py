@@ -39,8 +39,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench_common import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- bench_contrastive_gc:start -->", "<!-- bench_contrastive_gc:end -->"
 
 
 def ns(name: str) -> str:
@@ -165,7 +166,6 @@ def markdown(cmd: str, steps: int, results: dict, speed: dict, loads: tuple, sec
         per_lines.append(f"Per-segment IoU, seed {seed} (id: IoU; 0 sky, 1 ground, 2.. objects): method {per}; naive {naive_per}.")
     seeds = ", ".join(str(s) for s in results)
     lines = [
-        START,
         "## contrastive-gc: 3D segmentation from inconsistent masks",
         "",
         f"Command: `{cmd}` — {datetime.date.today()}, {platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__} ({torch.get_num_threads()} threads), Python {platform.python_version()}; {seconds / 60:.0f} min in all.",
@@ -187,19 +187,8 @@ def markdown(cmd: str, steps: int, results: dict, speed: dict, loads: tuple, sec
         "(the preset renders and trains the features every step and has no spatial term; with the authors' every-50-steps schedule only one step in 50 renders them).",
         "",
         f"1-min load average {loads[0]:.2f} before / {loads[1]:.2f} after (the 2 cores were shared with other engineers' runs; the four trainings run side by side).",
-        END,
     ]
     return "\n".join(lines)
-
-
-def write_section(text: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    old = path.read_text() if path.exists() else "# Results\n"
-    if START in old and END in old:
-        new = old[: old.index(START)] + text + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(new)
 
 
 def main() -> None:
@@ -234,7 +223,7 @@ def main() -> None:
         text = text.replace("` — ", "` (scored and timed again with `--reuse` on the runs that command trained) — ", 1)
     print(text)
     if args.write:
-        write_section(text)
+        write_section("contrastive_gc", text)
 
 
 if __name__ == "__main__":

@@ -20,47 +20,15 @@ import datetime
 import json
 import os
 import platform
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from bench_common import seconds_per_step, train, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-START, END = "<!-- bench_deblurgs:start -->", "<!-- bench_deblurgs:end -->"
-
-
-def ns(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
-def train(method: str, data: Path, out: Path, name: str, steps: int, extra: list) -> Path:
-    cmd = [
-        ns("ns-train"), method, "--data", str(data), "--output-dir", str(out), "--experiment-name", name,
-        "--timestamp", "t", "--max-num-iterations", str(steps), "--steps-per-save", str(steps),
-        "--steps-per-eval-image", str(steps), "--steps-per-eval-all-images", str(10 * steps),
-        "--vis", "tensorboard", "--viewer.quit-on-train-completion", "True", *extra,
-    ]
-    print("$ " + " ".join(cmd), flush=True)
-    log = out / f"{name}.log"
-    out.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as f:
-        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT)
-    return next(out.glob(f"{name}/*/t/config.yml"))
-
-
-def seconds_per_step(config: Path) -> float:
-    """Median of nerfstudio's 'Train Iter (time)' over the last half of the run."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(config.parent))
-    acc.Reload()
-    events = acc.Scalars("Train Iter (time)")
-    values = [e.value for e in events[len(events) // 2 :]]
-    return float(np.median(values))
 
 
 def step_cost(pipeline, repeats: int = 5) -> dict:
@@ -168,16 +136,6 @@ def markdown(args, rows: dict, load: tuple, datasets: dict) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    content = RESULTS.read_text() if RESULTS.exists() else "# Results\n"
-    block = f"{START}\n{text}\n{END}"
-    if START in content:
-        content = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, content, flags=re.S)
-    else:
-        content = content.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(content)
-
-
 def main() -> None:
     from ns_plugins.data.synth_cli import generate_dataset
 
@@ -222,7 +180,7 @@ def main() -> None:
     text = markdown(args, rows, (load_before, os.getloadavg()[0]), datasets)
     print(text)
     if args.write:
-        write_section(text)
+        write_section("deblurgs", text)
         print(f"wrote {RESULTS}")
 
 

@@ -20,16 +20,15 @@ import datetime
 import json
 import os
 import platform
-import re
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from bench_common import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-START, END = "<!-- bench_learn2talk:start -->", "<!-- bench_learn2talk:end -->"
-AVATAR_START, AVATAR_END = "<!-- bench_learn2talk_avatar:start -->", "<!-- bench_learn2talk_avatar:end -->"
 VARIANTS = {
     "(a) vertex only (FaceFormer-like)": ("vertex", "velocity"),
     "(b) + sync": ("vertex", "velocity", "sync"),
@@ -83,18 +82,6 @@ def markdown(args, rows: dict, info: dict, load: tuple) -> str:
         f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (2 cores shared with other jobs: times are inflated).",
     ]
     return "\n".join(lines)
-
-
-def write_section(text: str) -> None:
-    content = RESULTS.read_text() if RESULTS.exists() else "# Results\n"
-    block = f"{START}\n{text}\n{END}"
-    if START in content:
-        content = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, content, flags=re.S)
-    elif AVATAR_START in content:  # the avatar benchmark's section follows ours
-        content = content.replace(AVATAR_START, f"{block}\n\n{AVATAR_START}", 1)
-    else:
-        content = content.rstrip("\n") + "\n\n" + block + "\n\n" + f"{AVATAR_START}\n{AVATAR_END}\n"
-    RESULTS.write_text(content)
 
 
 def main() -> None:
@@ -171,7 +158,7 @@ def main() -> None:
     text = markdown(args, rows, info, (load0, os.getloadavg()[0]))
     print(text)
     if args.write:
-        write_section(text)
+        write_section("learn2talk", text, before="learn2talk_avatar")
 
 
 if __name__ == "__main__":

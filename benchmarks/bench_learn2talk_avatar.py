@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench_common import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- bench_learn2talk_avatar:start -->", "<!-- bench_learn2talk_avatar:end -->"
 TARGET_PSNR = 28.0
 
 
@@ -96,7 +97,6 @@ def markdown(cmd: str, steps: int, res: dict, loads: tuple, seconds: float) -> s
     psnr = np.mean([r["psnr"] for r in res["posed"]])
     verdict = "meets" if psnr >= TARGET_PSNR else "does NOT meet"
     lines = [
-        START,
         "## learn2talk avatar: Gaussians bound to the head mesh",
         "",
         f"Command: `{cmd}` — {datetime.date.today()}, {platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__}, Python {platform.python_version()}; {seconds / 60:.0f} min in all "
@@ -116,19 +116,8 @@ def markdown(cmd: str, steps: int, res: dict, loads: tuple, seconds: float) -> s
         f"**{res['fps'][64]:.1f} frames/s at 64x64, {res['fps'][256]:.1f} frames/s at 256x256** ({res['gaussians']} Gaussians, one process, under the load below).",
         "",
         f"1-min load average {loads[0]:.2f} before / {loads[1]:.2f} after (the 2 cores were shared with other engineers' runs, so times are inflated).",
-        END,
     ]
     return "\n".join(lines)
-
-
-def write_section(text: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    old = path.read_text() if path.exists() else "# Results\n"
-    if START in old and END in old:
-        new = old[: old.index(START)] + text + old[old.index(END) + len(END):]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(new)
 
 
 def main() -> None:
@@ -163,7 +152,7 @@ def main() -> None:
     print(text)
     (args.work_dir / "results.json").write_text(json.dumps({k: v for k, v in res.items() if k != "gt"}, indent=1))
     if args.write:
-        write_section(text)
+        write_section("learn2talk_avatar", text)
 
 
 if __name__ == "__main__":

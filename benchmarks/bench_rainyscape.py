@@ -20,45 +20,15 @@ import json
 import math
 import os
 import platform
-import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from bench_common import seconds_per_step, train, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-START, END = "<!-- bench_rainyscape:start -->", "<!-- bench_rainyscape:end -->"
-
-
-def train(method: str, data: Path, out: Path, name: str, steps: int, reuse: bool) -> Path:
-    existing = list(out.glob(f"{name}/*/t/config.yml"))
-    if reuse and existing and list(existing[0].parent.glob("nerfstudio_models/*.ckpt")):
-        return existing[0]
-    from ns_plugins.demo import ns_command
-
-    cmd = [
-        ns_command("ns-train"), method, "--data", str(data), "--output-dir", str(out), "--experiment-name", name,
-        "--timestamp", "t", "--max-num-iterations", str(steps), "--steps-per-save", str(steps),
-        "--steps-per-eval-image", str(steps), "--steps-per-eval-all-images", str(10 * steps),
-        "--vis", "tensorboard", "--viewer.quit-on-train-completion", "True",
-    ]
-    print("$ " + " ".join(cmd), flush=True)
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / f"{name}.log", "w") as f:
-        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT)
-    return next(out.glob(f"{name}/*/t/config.yml"))
-
-
-def seconds_per_step(config: Path) -> float:
-    """Median of nerfstudio's 'Train Iter (time)' over the last half of the run."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    acc = EventAccumulator(str(config.parent))
-    acc.Reload()
-    events = acc.Scalars("Train Iter (time)")
-    return float(np.median([e.value for e in events[len(events) // 2 :]]))
 
 
 def evaluate(config: Path, data: Path) -> dict:
@@ -161,16 +131,6 @@ def markdown(args, rows: dict, rain_info: dict, rainy_inputs: dict, load: tuple,
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    content = RESULTS.read_text() if RESULTS.exists() else "# Results\n"
-    block = f"{START}\n{text}\n{END}"
-    if START in content:
-        content = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, content, flags=re.S)
-    else:
-        content = content.rstrip("\n") + "\n\n" + block + "\n"
-    RESULTS.write_text(content)
-
-
 def main() -> None:
     from ns_plugins.data.synth_cli import generate_dataset
     from ns_plugins.rainyscape.evaluation import rainy_input_metrics
@@ -204,7 +164,7 @@ def main() -> None:
     for scene, method in plan:
         if args.only and method not in args.only:
             continue
-        config = configs[(scene, method)] = train(method, datasets[scene], args.work_dir / "runs", f"{scene}_{method}", args.steps, args.reuse)
+        config = configs[(scene, method)] = train(method, datasets[scene], args.work_dir / "runs", f"{scene}_{method}", args.steps, reuse=args.reuse)
         rows[(scene, method)] = evaluate(config, datasets["rainy"])  # clean GT of both datasets is the same scene
         print(json.dumps({"scene": scene, "method": method, **rows[(scene, method)]}, indent=1), flush=True)
     costs = {}
@@ -213,7 +173,7 @@ def main() -> None:
     text = markdown(args, rows, rain_info, rainy_input_metrics(datasets["rainy"]), (load_before, os.getloadavg()[0]), costs)
     print(text)
     if args.write:
-        write_section(text)
+        write_section("rainyscape", text)
         print(f"wrote {RESULTS}")
 
 

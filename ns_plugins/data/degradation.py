@@ -19,10 +19,10 @@ Methods register theirs through the entry-point group ``ns_plugins.degradations`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence, Type, TypeVar
 
 import numpy as np
 
@@ -130,3 +130,24 @@ def get_degradation(name: str) -> Degradation:
     if name in eps:
         return _instantiate(eps[name].load())
     raise DataError("--degradation", f"unknown degradation {name!r}; available: {', '.join(available_degradations())}")
+
+
+OptionsT = TypeVar("OptionsT")
+
+
+def parse_degradation_options(options_type: Type[OptionsT], options: dict, degradation: str) -> OptionsT:
+    """``--degradation-options`` dict -> ``options_type`` (a dataclass), each value cast to its
+    field's default's type (None stays None); unknown names or bad values raise a DataError."""
+    known = {f.name: f for f in fields(options_type)}  # type: ignore[arg-type]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise DataError("--degradation-options", f"unknown {degradation} option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+    def cast(name: str, value: Any) -> Any:
+        default = known[name].default
+        return value if value is None else (float if default is None else type(default))(value)
+
+    try:
+        return options_type(**{k: cast(k, v) for k, v in options.items()})
+    except (TypeError, ValueError) as err:
+        raise DataError("--degradation-options", f"bad {degradation} option value ({err})") from None

@@ -19,12 +19,12 @@ the camera distance (random direction); the true poses are kept in gt/scene.json
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 
-from ns_plugins.data.degradation import DegradationContext, DegradationResult
+from ns_plugins.data.degradation import DegradationContext, DegradationResult, parse_degradation_options
 from ns_plugins.data.errors import DataError
 from ns_plugins.deblurgs.trajectory import se3_exp
 
@@ -45,14 +45,7 @@ class MotionBlurOptions:
 
 def parse_options(options: dict) -> MotionBlurOptions:
     """Validate ctx.options -> MotionBlurOptions (DataError naming the bad option)."""
-    known = {f.name for f in fields(MotionBlurOptions)}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise DataError("--degradation-options", f"unknown motion-blur option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    try:
-        opts = MotionBlurOptions(**{k: type(getattr(MotionBlurOptions, k))(v) for k, v in options.items()})
-    except (TypeError, ValueError) as err:
-        raise DataError("--degradation-options", f"bad motion-blur option value ({err})") from None
+    opts = parse_degradation_options(MotionBlurOptions, options, "motion-blur")
     if opts.num_subframes < 1:
         raise DataError("--degradation-options", f"num_subframes must be at least 1 (got {opts.num_subframes}): a blur needs sub-frames")
     if min(opts.rotation_deg, opts.translation, opts.curvature, opts.pose_noise_deg, opts.pose_noise_translation) < 0:

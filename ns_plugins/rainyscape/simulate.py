@@ -15,13 +15,13 @@ gt/scene.json.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Optional
 
 import numpy as np
 
 from ns_plugins.data import writer
-from ns_plugins.data.degradation import DegradationContext, DegradationResult
+from ns_plugins.data.degradation import DegradationContext, DegradationResult, parse_degradation_options
 from ns_plugins.data.errors import DataError
 
 RAIN_DIR = "gt/rain"
@@ -43,14 +43,7 @@ class RainOptions:
 
 def parse_options(options: dict) -> RainOptions:
     """Validate ctx.options -> RainOptions (DataError naming the bad option)."""
-    known = {f.name for f in fields(RainOptions)}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise DataError("--degradation-options", f"unknown rain option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    try:
-        opts = RainOptions(**{k: None if v is None else float(v) for k, v in options.items()})
-    except (TypeError, ValueError) as err:
-        raise DataError("--degradation-options", f"bad rain option value ({err})") from None
+    opts = parse_degradation_options(RainOptions, options, "rain")
     if min(opts.jitter_deg, opts.length, opts.width, opts.streaks_per_kpx, opts.intensity) < 0:
         raise DataError("--degradation-options", "rain jitter_deg, length, width, streaks_per_kpx and intensity must be non-negative")
     return opts
