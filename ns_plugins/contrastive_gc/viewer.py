@@ -79,6 +79,11 @@ class SegmentationControls(nn.Module):
     def _on_click(self, click) -> None:
         self.viewer_control.unregister_click_cb(self._on_click)
         self.select_at(torch.tensor(click.origin, dtype=torch.float32), torch.tensor(click.direction, dtype=torch.float32))
+        # a scene click, unlike a GUI element, does not re-render: without this the new
+        # seg_selection output shows up only when the camera next moves
+        viewer = getattr(self.viewer_control, "viewer", None)
+        if viewer is not None:
+            viewer._trigger_rerender()
 
     def _on_export(self, _button) -> None:
         self.export_selection(Path(self.export_path.value))
