@@ -7,12 +7,14 @@ avatar's template, so a network trained on another head still drives this one) o
 explicit vertex sequence (``vertices``: a [T, V, 3] .npy in the capture's coordinates). Each
 frame poses the avatar's Gaussians on the frame's mesh and renders them from one fixed camera:
 the frontal camera (on the template's +z axis, y up, at the training cameras' distance, with
-their intrinsics) or a dataset camera (``camera_index``).
+their intrinsics) or a dataset camera (``camera_index``). :func:`predict_avatar_motion` (speech
+-> the avatar's meshes) is shared with the viewer's "Animate from speech" button (``avatar_viewer.py``).
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -94,6 +96,35 @@ def load_vertex_sequence(path: Path, num_vertices: int) -> torch.Tensor:
     return torch.from_numpy(verts.astype(np.float32))
 
 
+@dataclass
+class AvatarMotion:
+    """Meshes predicted from speech, for the avatar."""
+
+    vertices: torch.Tensor
+    """[T, V, 3] dataparser coordinates."""
+    fps: float
+    sample_rate: int
+    """the network's audio rate (the speech is read at it)."""
+
+
+def predict_avatar_motion(template: torch.Tensor, capture_linear: torch.Tensor, run: Path, audio: Path, speaker: Optional[str] = None) -> AvatarMotion:
+    """Speech -> the avatar's meshes, with the audio-to-vertices network of an ``ns-l2t train`` run.
+
+    The network's offsets from its own template are added to the avatar's ``template`` [V, 3]
+    (dataparser coordinates) after ``capture_linear`` [3, 3] (the dataparser's rotation x scale),
+    so a network trained on another head of the same topology drives this one.
+    """
+    from ns_plugins.learn2talk.run_dir import load_run
+
+    network = load_run(Path(run))
+    predicted = network.predict_wav(Path(audio), speaker)
+    if predicted.shape[1] != template.shape[0]:
+        raise DataError(run, f"the network predicts {predicted.shape[1]} vertices but the avatar's template has {template.shape[0]}")
+    offsets = predicted - network.template(speaker)
+    vertices = template + offsets @ capture_linear.to(offsets).T
+    return AvatarMotion(vertices, float(network.feature.fps), int(network.feature.sample_rate))
+
+
 def animate_avatar(
     load_config: Path,
     audio: Path,
@@ -128,21 +159,11 @@ def animate_avatar(
     model = pipeline.model
     outputs = pipeline.datamanager.train_dataparser_outputs
     transform, scale = outputs.dataparser_transform, float(outputs.dataparser_scale)
-    num_vertices = model.template.shape[0]
     if run is not None:
-        from ns_plugins.learn2talk.run_dir import load_run
-
-        network = load_run(Path(run))
-        predicted = network.predict_wav(Path(audio), speaker)
-        if predicted.shape[1] != num_vertices:
-            raise DataError(run, f"the network predicts {predicted.shape[1]} vertices but the avatar's template has {num_vertices}")
-        offsets = predicted - network.template(speaker)
-        # offsets live in the capture's frame: rotate and scale them as the dataparser moved the template
-        sequence = model.template.cpu() + scale * offsets @ transform[:, :3].T
-        fps = fps or network.feature.fps
-        sample_rate = network.feature.sample_rate
+        motion = predict_avatar_motion(model.template.cpu(), scale * transform[:, :3], Path(run), Path(audio), speaker)
+        sequence, fps, sample_rate = motion.vertices, fps or motion.fps, motion.sample_rate
     else:
-        sequence = to_dataparser_frame(load_vertex_sequence(Path(vertices), num_vertices), transform, scale)
+        sequence = to_dataparser_frame(load_vertex_sequence(Path(vertices), model.template.shape[0]), transform, scale)
         fps = fps or DEFAULT_FPS
         sample_rate = SAMPLE_RATE
     waveform = read_wav(Path(audio), sample_rate)

@@ -11,7 +11,9 @@ Layout (nerfstudio-data plus three keys)::
 The parser is ``portable-nerfstudio-data`` (same checks, same coordinates) plus: each camera
 carries its image's vertices as ``camera.metadata["vertices"]`` ([N, V * 3], flattened because
 nerfstudio keeps only a metadata tensor's last dimension), and the outputs' metadata holds the
-template (``avatar_template`` [V, 3]) and faces (``avatar_faces`` [F, 3]). Vertices go through
+template (``avatar_template`` [V, 3]), faces (``avatar_faces`` [F, 3]), the split's distinct
+meshes (``avatar_frames`` [K, V, 3], one per instant, in order of first appearance) and the
+capture -> dataparser linear map of offsets (``avatar_capture_linear`` [3, 3]). Vertices go through
 the same transform and scale as the poses. By default the capture's world is kept as it is
 (no re-orientation, centring or scaling), so the mesh and the cameras stay where the tracker put them.
 """
@@ -39,6 +41,10 @@ VERTICES_KEY = "vertices"
 """Camera metadata key: [N, V * 3] mesh vertices of each image, in dataparser coordinates."""
 TEMPLATE_KEY = "avatar_template"
 FACES_KEY = "avatar_faces"
+FRAMES_KEY = "avatar_frames"
+"""Outputs metadata: [K, V, 3] the split's distinct meshes (images of one instant share one)."""
+CAPTURE_LINEAR_KEY = "avatar_capture_linear"
+"""Outputs metadata: [3, 3] maps a capture-world offset to dataparser coordinates (rotation x scale)."""
 
 
 def load_array(path: Path, what: str) -> np.ndarray:
@@ -128,6 +134,10 @@ class AvatarDataParser(PortableNerfstudioDataParser):
         cameras.metadata = {**(cameras.metadata or {}), VERTICES_KEY: to_dataparser_frame(per_image, transform, scale).reshape(len(per_image), -1)}
         outputs.metadata[TEMPLATE_KEY] = to_dataparser_frame(torch.from_numpy(template), transform, scale)
         outputs.metadata[FACES_KEY] = torch.from_numpy(faces)
+        # images of one instant share one array (load_frame_vertices reads each file once): dedupe by identity
+        distinct = list({id(vertices[Path(f).name]): vertices[Path(f).name] for f in outputs.image_filenames}.values())
+        outputs.metadata[FRAMES_KEY] = to_dataparser_frame(torch.from_numpy(np.stack(distinct)), transform, scale)
+        outputs.metadata[CAPTURE_LINEAR_KEY] = scale * transform[:, :3]
         return outputs
 
 

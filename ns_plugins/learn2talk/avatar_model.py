@@ -10,7 +10,8 @@ The ``means``/``scales``/``quats`` properties return the WORLD Gaussians of the 
 pose (``binding.py``); everything that renders or exports through them (the base model's
 rasterize call, ``ns-export``) sees the posed avatar. The pose is the camera's
 ``metadata["vertices"]`` (set per image by ``learn2talk-data``), else ``pose_vertices``
-(the template until someone sets another, e.g. the animation); a render binds once.
+(the template until someone sets another, e.g. the animation or the viewer's controls,
+``avatar_viewer.py``); a render binds once.
 
 Densification thresholds compare local scales, which are in units of the parent triangle's size
 k: the strategy's scene scale is set to 1 / mean k so the thresholds keep their world meaning.
@@ -27,7 +28,8 @@ import torch
 from nerfstudio.cameras.cameras import Cameras
 from torch.nn import Parameter
 
-from ns_plugins.learn2talk.avatar_data import FACES_KEY, TEMPLATE_KEY, VERTICES_KEY
+from ns_plugins.learn2talk.avatar_data import CAPTURE_LINEAR_KEY, FACES_KEY, FRAMES_KEY, TEMPLATE_KEY, VERTICES_KEY
+from ns_plugins.learn2talk.avatar_viewer import AvatarViewerControls
 from ns_plugins.learn2talk.binding import bind_gaussians, face_frames, sample_on_faces, world_to_local
 from ns_plugins.splat.model import PortableSplatModel, PortableSplatModelConfig
 
@@ -70,6 +72,8 @@ class AvatarModel(PortableSplatModel):
         self.register_buffer("template", metadata[TEMPLATE_KEY].float().clone(), persistent=False)
         self.pose_vertices: torch.Tensor = self.template
         self._posed: Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None  # one binding per render
+        frames = metadata.get(FRAMES_KEY, self.template[None]).float()
+        self.avatar_controls = AvatarViewerControls(self, frames, metadata.get(CAPTURE_LINEAR_KEY, torch.eye(3)).float())
         self.initialise_on_mesh()
 
     def initialise_on_mesh(self) -> None:

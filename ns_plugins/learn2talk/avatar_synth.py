@@ -175,8 +175,13 @@ def generate_avatar_dataset(
     mesh_resolution: int = 32,
     supersample: int = 3,
     overwrite: bool = False,
+    head_offsets: Sequence[Sequence[float]] | None = None,
 ) -> Path:
-    """Write the synthetic avatar capture (see the module docstring) -> the dataset folder."""
+    """Write the synthetic avatar capture (see the module docstring) -> the dataset folder.
+
+    ``head_offsets``: a translation [3] per instant (training instants, then held-out ones), added
+    to its mesh: a head that moves, as real tracked meshes do (default: the head stays put).
+    """
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         marker = out / "gt" / "avatar.json"
@@ -190,6 +195,11 @@ def generate_avatar_dataset(
     cameras = rig_cameras(width, height, rig=RIG_DEG[:num_cameras])
     coeffs = torch.cat([talking_coefficients(mesh, num_train_frames, seed), talking_coefficients(mesh, num_test_frames, seed + 1000)])
     vertices = deform(mesh, coeffs)
+    if head_offsets is not None:
+        offsets = torch.as_tensor(head_offsets, dtype=torch.float32)
+        if offsets.shape != (len(coeffs), 3):
+            raise ValueError(f"head_offsets must be [{len(coeffs)}, 3] (one per instant), got {list(offsets.shape)}")
+        vertices = vertices + offsets[:, None]
     np.save(out / "template.npy", mesh.template.numpy())
     np.save(out / "faces.npy", mesh.faces.numpy())
 
@@ -221,6 +231,7 @@ def generate_avatar_dataset(
             "num_test_frames": num_test_frames,
             "rig_deg": [list(r) for r in RIG_DEG[:num_cameras]],
             "mesh_resolution": mesh_resolution,
+            "head_offsets": None if head_offsets is None else [list(map(float, o)) for o in head_offsets],
             "images": records,
         },
     )

@@ -11,7 +11,7 @@ import torch
 
 from ns_plugins.data.cameras import PinholeCamera, look_at
 from ns_plugins.data.errors import DataError
-from ns_plugins.learn2talk.avatar_data import FACES_KEY, TEMPLATE_KEY, VERTICES_KEY, AvatarDataParserConfig
+from ns_plugins.learn2talk.avatar_data import CAPTURE_LINEAR_KEY, FACES_KEY, FRAMES_KEY, TEMPLATE_KEY, VERTICES_KEY, AvatarDataParserConfig
 from ns_plugins.learn2talk.avatar_synth import generate_avatar_dataset, render_head
 
 
@@ -66,8 +66,19 @@ def test_parser_puts_each_images_vertices_on_its_camera(capture: Path) -> None:
             assert np.allclose(verts[i].numpy().reshape(-1, 3), expected)
         # nerfstudio slices camera metadata with the cameras: one image's vertices
         assert outputs.cameras[1:2].metadata[VERTICES_KEY].shape == (1, template.size)
+        # one mesh per instant (the viewer's "training frame"), in order of first appearance
+        instants = list(dict.fromkeys(instant[Path(name).stem] for name in outputs.image_filenames))
+        expected = np.stack([np.load(capture / "vertices" / f"frame_{i:05d}.npy") for i in instants])
+        assert np.allclose(outputs.metadata[FRAMES_KEY].numpy(), expected)
     assert np.allclose(outputs.metadata[TEMPLATE_KEY].numpy(), template)
+    assert torch.allclose(outputs.metadata[CAPTURE_LINEAR_KEY], torch.eye(3))
     assert outputs.metadata[FACES_KEY].dtype == torch.long
+
+
+def test_scaled_capture_scales_frames_and_offsets(capture: Path) -> None:
+    outputs = AvatarDataParserConfig(data=capture, scale_factor=2.0).setup().get_dataparser_outputs("train")
+    assert torch.allclose(outputs.metadata[CAPTURE_LINEAR_KEY], 2.0 * torch.eye(3))
+    assert np.allclose(outputs.metadata[FRAMES_KEY][0].numpy(), 2.0 * np.load(capture / "vertices" / "frame_00000.npy"))
 
 
 def _copy(capture: Path, tmp_path: Path) -> Path:
@@ -102,3 +113,18 @@ def test_missing_or_unreadable_mesh_files_are_one_line_errors(capture: Path, tmp
     (data / "transforms.json").write_text(json.dumps(meta))
     with pytest.raises(DataError, match="transforms.json: frame 3 .* has no 'vertices_path'"):
         parse(data)
+
+
+def test_head_offsets_move_each_instants_mesh(tmp_path: Path) -> None:
+    from ns_plugins.learn2talk.avatar_synth import talking_coefficients
+    from ns_plugins.learn2talk.head_mesh import deform, make_head_mesh
+
+    offsets = [[0.0, 0.0, 0.0], [0.3, -0.1, 0.0]]
+    data = generate_avatar_dataset(tmp_path / "data", num_train_frames=1, num_test_frames=1, num_cameras=1, width=16, height=16,
+                                   mesh_resolution=12, supersample=1, head_offsets=offsets)
+    mesh = make_head_mesh(12)
+    talking = deform(mesh, talking_coefficients(mesh, 1, 1000))[0].numpy()  # the held-out instant (seed + 1000)
+    assert np.allclose(np.load(data / "vertices" / "frame_00001.npy"), talking + np.array(offsets[1]), atol=1e-6)
+    with pytest.raises(ValueError, match=r"head_offsets must be \[2, 3\]"):
+        generate_avatar_dataset(tmp_path / "other", num_train_frames=1, num_test_frames=1, num_cameras=1, width=16, height=16,
+                                mesh_resolution=12, supersample=1, head_offsets=offsets[:1])

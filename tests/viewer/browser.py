@@ -175,6 +175,11 @@ class Browser:
         return image[:, : max(1, min(visible, image.shape[1]))]
 
     def screenshot(self, path: Path) -> Path:
+        """The whole page as a PNG, the pointer parked on the title bar (no hover tooltip over the panel)."""
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        body = self.driver.find_element("tag name", "body")
+        ActionChains(self.driver).move_to_element_with_offset(body, 5 - body.rect["width"] // 2, 5 - body.rect["height"] // 2).perform()
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_bytes(self.driver.get_screenshot_as_png())
         return Path(path)
@@ -186,6 +191,14 @@ class Browser:
         target = self.driver.find_element("xpath", f"//label[normalize-space()='{label}']").get_attribute("for")
         found = self.driver.find_elements("id", target) if target else []
         return found[0] if found else self._row(label).find_element("xpath", ".//input[not(@type='hidden')] | .//textarea")
+
+    def field_value(self, label: str) -> str:
+        """What a field (text box, dropdown, slider's number box) shows now."""
+        return self._field(label).get_attribute("value")
+
+    def slider_max(self, label: str) -> float:
+        """The upper end of a slider as the page has it (its thumb's aria-valuemax)."""
+        return float(self._row(label).find_element("xpath", ".//*[@role='slider']").get_attribute("aria-valuemax"))
 
     def _row(self, label: str):
         """The GUI row (label + widgets) of a control."""
@@ -253,4 +266,4 @@ class Browser:
         listbox = field.get_attribute("aria-controls")
         xpath = f"//*[@id='{listbox}']//*[@role='option'][normalize-space()='{option}']"
         self.wait(lambda: self.driver.find_elements("xpath", xpath), f"option {option!r} of {label!r}")[0].click()
-        self.wait(lambda: self._field(label).get_attribute("value") == option, f"{label!r} to read {option!r}")
+        self.wait(lambda: self.field_value(label) == option, f"{label!r} to read {option!r}")

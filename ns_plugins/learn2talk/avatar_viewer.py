@@ -1,0 +1,126 @@
+"""Viewer controls of the learn2talk avatar: which mesh the Gaussians are posed on.
+
+nerfstudio's viewer renders cameras that carry no per-image mesh, so the avatar is posed on the
+model's ``pose_vertices``; these controls set it (any change re-renders the view):
+
+- "Expression": ``template`` (the neutral mesh), ``training frame`` (the tracked mesh of one
+  training instant, as the dataparser loaded it) or ``animation`` (meshes predicted from speech).
+- "Frame": which training instant or animation frame; its range follows the expression.
+- "Speech (.wav)", "ns-l2t run" and "Animate from speech": run the run's audio-to-vertices network
+  on the speech, as ``ns-l2t animate --load-config`` does, then show ``animation`` from frame 0.
+- "Animation status": what the button loaded, or why it could not.
+"""
+
+from __future__ import annotations
+
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+import torch
+from nerfstudio.viewer.viewer_elements import ViewerButton, ViewerDropdown, ViewerSlider, ViewerText
+from torch import nn
+
+from ns_plugins.data.errors import DataError
+
+if TYPE_CHECKING:
+    from ns_plugins.learn2talk.avatar_animate import AvatarMotion
+
+TEMPLATE, TRAINING_FRAME, ANIMATION = "template", "training frame", "animation"
+EXPRESSIONS = [TEMPLATE, TRAINING_FRAME, ANIMATION]
+
+
+def set_slider_max(slider: ViewerSlider, maximum: int) -> None:
+    """Move a slider's upper end, on the server and in the page.
+
+    viser 0.2.7 (nerfstudio 1.1.5's) has no setter for it: send the property update its setters send.
+    """
+    slider.max = maximum
+    handle = slider.gui_handle
+    if handle is not None:
+        from viser._messages import GuiUpdateMessage
+
+        handle._impl.gui_api._websock_interface.queue_message(GuiUpdateMessage(handle._impl.id, {"max": maximum}))
+
+
+class AvatarViewerControls(nn.Module):
+    """Viewer elements (found by the viewer as public attributes of the model); no parameters.
+
+    The viewer lists the elements in the alphabetical order of their attribute names: ``pose_*``
+    (what is shown), then ``speech_*`` (the animation, in the order a user fills it in).
+
+    Args:
+        model: the avatar (its ``template`` [V, 3] and ``pose_vertices`` [V, 3] are read and set).
+        frames: [K, V, 3] the training instants' meshes, dataparser coordinates.
+        capture_linear: [3, 3] capture-world offsets -> dataparser offsets (the dataparser's rotation x scale).
+    """
+
+    def __init__(self, model: nn.Module, frames: torch.Tensor, capture_linear: torch.Tensor) -> None:
+        super().__init__()
+        # a weak reference, not a submodule: the model owns these controls
+        object.__setattr__(self, "_model_ref", weakref.ref(model))
+        self._frames = frames
+        self._capture_linear = capture_linear
+        self._animation: Optional[torch.Tensor] = None  # [T, V, 3], set by the button
+        self.pose_expression = ViewerDropdown("Expression", TEMPLATE, list(EXPRESSIONS), cb_hook=self._on_pose_change,
+                                              hint="mesh the Gaussians are posed on")
+        self.pose_frame = ViewerSlider("Frame", 0, 0, max(len(frames) - 1, 1), 1, cb_hook=self._on_pose_change,
+                                       hint="training instant or animation frame")
+        self.speech_audio = ViewerText("Speech (.wav)", "", hint="speech to animate the avatar with")
+        self.speech_network = ViewerText("ns-l2t run", "", hint="an ns-l2t train --output folder (the audio-to-vertices network)")
+        self.speech_run_button = ViewerButton("Animate from speech", cb_hook=self._on_animate)
+        self.speech_status = ViewerText("Animation status", "no animation loaded", disabled=True)
+
+    def sequence(self) -> Optional[torch.Tensor]:
+        """[T, V, 3] the meshes the frame slider scrubs now (None: the template, no frames)."""
+        choice = self.pose_expression.value
+        if choice == TRAINING_FRAME:
+            return self._frames
+        if choice == ANIMATION:
+            return self._animation
+        return None
+
+    def selected_vertices(self) -> Optional[torch.Tensor]:
+        """[V, 3] the mesh to pose the avatar on (None: the template)."""
+        seq = self.sequence()
+        if seq is None:
+            return None
+        return seq[min(max(int(self.pose_frame.value), 0), len(seq) - 1)]
+
+    def apply(self) -> None:
+        """Fit the frame slider to the current sequence and pose the model on the selected mesh."""
+        model = self._model_ref()
+        seq = self.sequence()
+        last = max(len(seq) - 1, 1) if seq is not None else max(len(self._frames) - 1, 1)
+        if self.pose_frame.max != last:
+            set_slider_max(self.pose_frame, last)
+        if model is not None:
+            verts = self.selected_vertices()
+            model.pose_vertices = model.template if verts is None else verts.to(model.template)
+
+    def load_animation(self, audio: Path, run: Path, speaker: Optional[str] = None) -> AvatarMotion:
+        """Predict the meshes of ``audio`` with the network of ``run``, then show them from frame 0."""
+        # imported here: avatar_animate loads nerfstudio's method registry, which imports this model
+        from ns_plugins.learn2talk.avatar_animate import predict_avatar_motion
+
+        model = self._model_ref()
+        motion = predict_avatar_motion(model.template.cpu(), self._capture_linear, Path(run), Path(audio), speaker)
+        self._animation = motion.vertices
+        self.pose_frame.value = 0
+        self.pose_expression.value = ANIMATION
+        self.apply()  # the elements' callbacks do it too, but only once they are in a viewer
+        return motion
+
+    def _on_pose_change(self, _element: object) -> None:
+        self.apply()
+
+    def _on_animate(self, _button: ViewerButton) -> None:
+        try:
+            motion = self.load_animation(Path(self.speech_audio.value), Path(self.speech_network.value))
+        except DataError as err:  # bad paths, a run for another mesh: a SystemExit, caught by type
+            self.speech_status.value = str(err)
+            return
+        except Exception as err:  # noqa: BLE001 - shown in the panel: a GUI callback has no other way to report
+            self.speech_status.value = f"error: {type(err).__name__}: {err}"
+            return
+        self.speech_status.value = f"{len(motion.vertices)} frames at {motion.fps:g} fps"
