@@ -3,7 +3,9 @@
 - ``browser``: one headless Chromium for the session (skipped, with the reason, when selenium,
   chromium or chromedriver is missing); always closed, its process group killed.
 - ``train_tiny``: trains a method for a few dozen steps on a 32 px synthetic scene (skipped when the
-  method's entry point is not registered), one run per method per session.
+  method's entry point is not registered), one run per method per session; ``ns-train``'s own
+  entry (its command line, parsed by tyro, then ``nerfstudio.scripts.train.main``) runs in this
+  process, which has already paid the ~6 s of imports a fresh ``ns-train`` process costs.
 - ``show``: opens an in-process viewer of a run in the browser and waits for its first full frame.
 - ``--viewer-screenshots DIR``: also save each method's screenshot as DIR/viewer_<method>.png
   (``benchmarks/viewer_screenshots.py`` uses it to refresh docs/).
@@ -19,7 +21,7 @@ import numpy as np
 import pytest
 
 from ns_plugins.data.synth_cli import generate_dataset
-from tests.cli import run, train_args
+from tests.cli import train_args
 from tests.viewer.browser import Browser, missing_requirement
 from tests.viewer.frames import COMPARE_WIDTH, difference, spread
 from tests.viewer.server import InProcessViewer
@@ -32,6 +34,24 @@ FRAME_TIMEOUT_S = 120.0  # generous: a failure bound, not a duration (frames tak
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--viewer-screenshots", default=None, help="directory to save viewer_<method>.png screenshots into")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    """Torch on one thread in these tests (restored after each module).
+
+    On 2 cores, with chromium's SwiftShader drawing the open page on one of them, a second OpenMP
+    thread mostly spins waiting for a core: measured under load, the 60 tiny training steps of
+    contrastive-gc took 44 s of CPU with 2 threads and 1 s with 1.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def registered_methods() -> set:
@@ -55,6 +75,29 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+def ns_train_in_process(args: list) -> None:
+    """``ns-train ARGS`` (without the program name) in this process, as its entrypoint runs them.
+
+    nerfstudio keeps the run's writers and profiler in module globals: they are closed and dropped
+    afterwards, so a later run does not log into this one's folders.
+    """
+    import tyro
+    from nerfstudio.configs.method_configs import AnnotatedBaseConfigUnion
+    from nerfstudio.scripts.train import main
+    from nerfstudio.utils import profiler, writer
+
+    config = tyro.cli(AnnotatedBaseConfigUnion, args=[str(a) for a in args])
+    try:
+        main(config)
+    finally:
+        for event_writer in writer.EVENT_WRITERS:
+            tb_writer = getattr(event_writer, "tb_writer", None)
+            if tb_writer is not None:
+                tb_writer.close()
+        writer.EVENT_WRITERS.clear()
+        profiler.PROFILER.clear()
+
+
 @pytest.fixture(scope="session")
 def train_tiny(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """``train_tiny(method, steps, *ns_train_args, degradation=..., make_data=...) -> config.yml``, one run per method.
@@ -74,7 +117,7 @@ def train_tiny(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
             else:
                 data = generate_dataset(root / "data", seed=3, num_train=6, num_test=2, width=SIZE, height=SIZE, num_seed_points=800,
                                         degradation=degradation, degradation_options=degradation_options)
-            run(*train_args(method, data, root / "outputs", "viewer", steps, *extra), cwd=root)
+            ns_train_in_process(train_args(method, data, root / "outputs", "viewer", steps, *extra)[1:])
             runs[method] = next((root / "outputs").glob("viewer/*/t/config.yml"))
         return runs[method]
 

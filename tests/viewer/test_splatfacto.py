@@ -38,6 +38,7 @@ def test_ns_viewer_command(config: Path, browser: Browser, show, tmp_path: Path)
     wait_for_frame(browser, viewer, changed_from=frame, what="the initial view again")
     reference = viewer.reference()
     viewer.stop()
+    browser.open("about:blank")  # the stopped viewer's page would keep drawing (a core of SwiftShader) while ns-viewer starts
     with ViewerProcess(config, tmp_path / "ns-viewer.log") as process:
         browser.open(process.url)
         try:
