@@ -32,8 +32,11 @@ from ns_plugins.splat.config import portable_trainer_config, splatfacto_optimize
 from ns_plugins.splat.trainer_config import PortableTrainerConfig
 
 
-def deblurgs_optimizers(trajectory_lr: float = 1e-3, timestamp_lr: float = 1e-3, decay: float = 100.0) -> Dict[str, Dict]:
-    """Splatfacto's optimizers plus the trajectories' control points and timestamps (decaying ``decay``x)."""
+def deblurgs_optimizers(
+    trajectory_lr: float = 1e-3, timestamp_lr: float = 1e-3, decay: float = 100.0, pose_lr: float = 1e-3
+) -> Dict[str, Dict]:
+    """Splatfacto's optimizers plus the trajectories' control points, timestamps and (anchored
+    curves only) pose corrections, each decaying ``decay``x."""
     optimizers = splatfacto_optimizers()
     optimizers["trajectory"] = {
         "optimizer": AdamOptimizerConfig(lr=trajectory_lr, eps=1e-15),
@@ -42,6 +45,10 @@ def deblurgs_optimizers(trajectory_lr: float = 1e-3, timestamp_lr: float = 1e-3,
     optimizers["timestamps"] = {
         "optimizer": AdamOptimizerConfig(lr=timestamp_lr, eps=1e-15),
         "scheduler": ExponentialDecaySchedulerConfig(lr_final=timestamp_lr / decay, max_steps=30000),
+    }
+    optimizers["pose_correction"] = {
+        "optimizer": AdamOptimizerConfig(lr=pose_lr, eps=1e-15),
+        "scheduler": ExponentialDecaySchedulerConfig(lr_final=pose_lr / decay, max_steps=30000),
     }
     return optimizers
 

@@ -139,6 +139,8 @@ class DeblurGSModel(PortableSplatModel):
         groups = super().get_param_groups()
         groups["trajectory"] = [self.trajectory.control]
         groups["timestamps"] = [self.trajectory.time_logits]
+        if self.config.trajectory.mid_exposure == "anchored":
+            groups["pose_correction"] = [self.trajectory.pose_correction]
         return groups
 
     def get_training_callbacks(self, training_callback_attributes: TrainingCallbackAttributes) -> List[TrainingCallback]:

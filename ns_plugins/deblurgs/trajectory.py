@@ -11,6 +11,21 @@ Control points start at zero plus N(0, init_noise): every sub-frame starts at th
 
 Timestamps: N sub-frames per image, the first and last fixed at 0 and 1, the N-2 inner ones
 sigmoid(logit), sorted (DeblurGS learns where in the exposure the sub-frames sit).
+
+Where the mid-exposure pose sits (``mid_exposure``):
+
+- ``free`` (DeblurGS): the curve alone places it, so the curve absorbs pose error.
+- ``anchored``: the curve is shifted so that it passes through the image's pose, corrected by a
+  separate per-image twist m_i, at mid-exposure:
+
+      c2w_i(t) = c2w_i @ exp( m_i + sum_k (w_k(t) - w_k(t_mid)) xi_ik )
+
+  The shape of the exposure and the pose correction then learn at their own rates (the
+  ``pose_correction`` optimizer). In a short run a free curve's control points, visited once every
+  num_images steps, wander by degrees and carry the whole image with them; anchoring keeps that
+  noise out of the pose.
+- ``fixed``: anchored with m_i = 0, for poses known to be accurate (synthetic data, a motion-capture
+  rig, poses from sharp frames).
 """
 
 from __future__ import annotations
@@ -26,6 +41,7 @@ from torch import nn
 from ns_plugins.data.errors import DataError
 
 TrajectoryMode = Literal["bezier", "linear", "cubic"]
+MidExposure = Literal["free", "anchored", "fixed"]
 _EPS = 1e-6
 
 
@@ -172,10 +188,14 @@ class ExposureTrajectoryConfig(InstantiateConfig):
     """Learn where the inner sub-frames sit in the exposure (ends stay at 0 and 1)."""
     init_noise: float = 1e-3
     """Std of the control points at initialisation (image pose plus N(0, init_noise))."""
+    mid_exposure: MidExposure = "free"
+    """``free``: the curve places the mid-exposure pose (DeblurGS); ``anchored``: the image's pose
+    plus a separate pose correction does; ``fixed``: the image's pose does (see the module docstring)."""
 
 
 class ExposureTrajectory(nn.Module):
-    """Control points [num_images, K, 6] and timestamp logits [num_images, N - 2]."""
+    """Control points [num_images, K, 6], timestamp logits [num_images, N - 2] and, anchored, pose
+    corrections [num_images, 6]."""
 
     def __init__(self, config: ExposureTrajectoryConfig, num_images: int, **_: object) -> None:
         super().__init__()
@@ -188,6 +208,8 @@ class ExposureTrajectory(nn.Module):
         self.control = nn.Parameter(torch.randn(num_images, k, 6) * config.init_noise)
         inner = inner_timestamps_init(max(config.num_subframes, 2))
         self.time_logits = nn.Parameter(inner.expand(num_images, -1).clone(), requires_grad=config.learn_timestamps)
+        # zero and unused when the curve is free (kept so that checkpoints of both modes load alike)
+        self.pose_correction = nn.Parameter(torch.zeros(num_images, 6), requires_grad=config.mid_exposure == "anchored")
 
     @property
     def num_subframes(self) -> int:
@@ -202,6 +224,10 @@ class ExposureTrajectory(nn.Module):
     def twists(self, idx: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
         """idx [B], times [B, T] -> body-frame twists [B, T, 6]."""
         weights = curve_basis(self.config.mode, times, self.config.bezier_order)  # [B, T, K]
+        if self.config.mid_exposure != "free":
+            mid = curve_basis(self.config.mode, self.mid_times(idx), self.config.bezier_order)  # [B, K]
+            weights = weights - mid[:, None, :]
+            return weights @ self.control[idx] + self.pose_correction[idx][:, None, :]
         return weights @ self.control[idx]  # [B, T, K] @ [B, K, 6]
 
     def poses(self, c2w: torch.Tensor, idx: torch.Tensor, times: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -120,3 +120,30 @@ def test_mid_exposure_is_the_median_subframe():
     idx = torch.tensor([0])
     assert torch.allclose(traj.mid_times(idx), torch.tensor([0.2]))
     assert torch.allclose(traj.mid_poses(c2w, idx), traj.poses(c2w, idx)[:, 2], atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["bezier", "linear", "cubic"])
+def test_fixed_mid_exposure_is_the_image_pose(mode: str) -> None:
+    traj = ExposureTrajectoryConfig(mode=mode, bezier_order=2, num_subframes=5, mid_exposure="fixed").setup(num_images=2).double()
+    with torch.no_grad():
+        traj.control.copy_(torch.randn_like(traj.control) * 0.1)
+    c2w, idx = random_c2w(2), torch.tensor([0, 1])
+    assert torch.allclose(traj.mid_poses(c2w, idx), c2w, atol=1e-12)
+    spread = rotation_angle_deg(traj.poses(c2w, idx)[:, 0, :3, :3], traj.poses(c2w, idx)[:, -1, :3, :3])
+    assert (spread > 1.0).all()  # the curve still spreads the sub-frames
+    assert not traj.pose_correction.requires_grad
+
+
+def test_anchored_mid_exposure_is_the_pose_plus_its_correction() -> None:
+    traj = ExposureTrajectoryConfig(bezier_order=3, num_subframes=5, mid_exposure="anchored").setup(num_images=2).double()
+    correction = torch.tensor([0.01, 0.0, -0.02, 0.03, -0.01, 0.02], dtype=torch.float64)
+    with torch.no_grad():
+        traj.control.copy_(torch.randn_like(traj.control) * 0.1)
+        traj.pose_correction[1] = correction
+    c2w = random_c2w(2)
+    mid = traj.mid_poses(c2w[1:], torch.tensor([1]))[0]
+    expect = torch.cat([c2w[1], torch.tensor([[0.0, 0, 0, 1]], dtype=torch.float64)]) @ se3_exp(correction)
+    assert torch.allclose(mid, expect[:3], atol=1e-12)
+    traj.poses(c2w[1:], torch.tensor([1]))[..., :3, 3].sum().backward()
+    assert traj.pose_correction.grad[1].abs().sum() > 0 and traj.pose_correction.grad[0].abs().sum() == 0
+    assert traj.control.grad[1].abs().sum() > 0

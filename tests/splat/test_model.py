@@ -9,7 +9,7 @@ import torch
 from nerfstudio.cameras.cameras import Cameras, CameraType
 from nerfstudio.data.scene_box import SceneBox
 
-from ns_plugins.splat.model import PortableSplatModelConfig, viewmats_from_camera_to_worlds
+from ns_plugins.splat.model import PortableSplatModelConfig, screen_size_thresholds, viewmats_from_camera_to_worlds
 
 
 def look_at_c2w(eye: torch.Tensor) -> torch.Tensor:
@@ -115,3 +115,24 @@ def test_training_step_populates_densification_gradients(model) -> None:
     assert means2d.grad is not None and means2d.grad.abs().sum() > 0
     assert means2d.absgrad.shape == means2d.shape
     assert model.means.grad.abs().sum() > 0
+
+
+def test_screen_size_split_keeps_splatfacto_fractions_on_large_images() -> None:
+    assert screen_size_thresholds(0.05, 0.15, 1000, 4.0, 12.0) == (0.05, 0.15)
+    assert screen_size_thresholds(0.05, 0.15, 250, 4.0, 12.0) == (0.05, 0.15)
+
+
+def test_screen_size_split_has_a_pixel_floor_on_tiny_renders() -> None:
+    # at 16 px, 5% is 0.8 px: every Gaussian would split at every refinement
+    grow, prune = screen_size_thresholds(0.05, 0.15, 16, 4.0, 12.0)
+    assert grow * 16 == pytest.approx(4.0) and prune * 16 == pytest.approx(12.0)
+
+
+def test_training_render_sets_the_strategy_thresholds_for_its_size(model) -> None:
+    model.train()
+    model.step = 0  # quarter resolution: an 8 px render of the 32 px camera
+    model.optimizers = {}
+    model.get_outputs(make_camera((2.0, 0.5, 1.0)))
+    size = max(model.last_size)
+    assert size < 32
+    assert model.strategy.grow_scale2d * size == pytest.approx(model.config.min_split_radius_px)
