@@ -12,7 +12,10 @@ Overrides of :class:`PortableSplatModel`:
   net gets the rain likelihood + TV + direction loss with B detached (``rain_loss_reaches_gaussians``
   lets TV and the direction loss reach B; with B detached TV(B) has no effect, as in the released code);
   the rain angle is re-estimated every step from Y - B and averaged over steps; then the optional
-  Langevin E-step moves the view's latent and the scene state.
+  Langevin E-step moves the view's latent and the scene state. With ``rain_updates`` > 1 the rain
+  net first takes that many - 1 extra steps of its own optimizers on this view with B fixed (a
+  short run visits each view a few dozen times: one update per visit leaves R a blur), and the
+  joint step uses the rain predicted after them.
 - ``get_param_groups``: the state net and the rain generator get their own optimizers.
 """
 
@@ -72,6 +75,9 @@ class RainyScapeModelConfig(PortableSplatModelConfig):
     langevin_delta: float = 0.03
     langevin_prior: float = 50.0
     """Variance of the Gaussian prior on latents and state in the E-step."""
+    rain_updates: int = 1
+    """M-step updates of the rain net per training step (authors: 1). The extra ones fit this view's rain
+    to its residual with B fixed before the joint step: a short run visits each view a few dozen times."""
 
 
 class RainyScapeModel(PortableSplatModel):
@@ -185,16 +191,37 @@ class RainyScapeModel(PortableSplatModel):
             return super().get_loss_dict(outputs, batch, metrics_dict)
         clean, rain = outputs["rgb"], outputs["rain"]
         rainy = self.composite_with_background(self.get_gt_img(batch["image"]), outputs["background"])
+        angle = self.update_rain_angle(rainy - clean.detach())
+        if self.config.rain_updates > 1 and self.last_view is not None and self.fit_rain(self.last_view, rainy, clean.detach(), angle):
+            rain = outputs["rain"] = self.predict_rain(self.last_view, clean.shape[0], clean.shape[1])
         # the Gaussians see the rain as fixed (authors' code), plus an L1 of B alone to the rainy image
         loss_dict = super().get_loss_dict({**outputs, "rgb": clean + rain.detach()}, batch, metrics_dict)
         if self.config.clean_l1_weight > 0:
             loss_dict["clean_l1"] = self.config.clean_l1_weight * (1 - self.config.ssim_lambda) * (clean - rainy).abs().mean()
-        angle = self.update_rain_angle(rainy - clean.detach())
         clean_for_rain = clean if self.config.rain_loss_reaches_gaussians else clean.detach()
         loss_dict.update(self.rain_loss_terms(rainy, clean_for_rain, rain, angle))
         if self.config.langevin_steps > 0 and self.last_view is not None:
             self.langevin_step(self.last_view, rainy, clean.detach(), angle)
         return loss_dict
+
+    def fit_rain(self, view: int, rainy: torch.Tensor, clean: torch.Tensor, angle: Optional[float]) -> bool:
+        """rain_updates - 1 updates of the state net and rain generator on view ``view`` with its
+        optimizers, ``clean`` fixed; False (nothing done) when the trainer has not handed over the optimizers."""
+        optimizers = getattr(self, "optimizers", None) or {}
+        names = [name for name in ("rain_state_net", "rain_generator") if name in optimizers]
+        if not names:
+            return False
+        params = [p for p in self.predictor.parameters() if p.requires_grad]
+        for _ in range(self.config.rain_updates - 1):
+            rain = self.predict_rain(view, rainy.shape[0], rainy.shape[1])
+            loss = sum(self.rain_loss_terms(rainy, clean, rain, angle).values())
+            for p, g in zip(params, torch.autograd.grad(loss, params, allow_unused=True)):
+                p.grad = g
+            for name in names:
+                optimizers[name].step()
+            for p in params:
+                p.grad = None
+        return True
 
     def langevin_step(self, view: int, rainy: torch.Tensor, clean: torch.Tensor, angle: Optional[float]) -> None:
         """E-step on the view's latent and the scene state, the rain net's loss as the energy."""
