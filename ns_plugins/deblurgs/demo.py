@@ -1,4 +1,4 @@
-"""``make demo-deblurgs``: the deblurring demo (work in progress: see benchmarks/RESULTS.md).
+"""``make demo``: the deblurring demo.
 
 Generates a motion-blurred synthetic scene (``ns-plugins-synth --degradation motion-blur``),
 trains ``deblurgs-small`` on the CPU with ``ns-train``, evaluates sharp held-out views with
@@ -26,14 +26,15 @@ class DemoArgs:
     output_dir: Path = Path("demo")
     """Where the dataset, the run, the metrics and the video go (replaced if present)."""
     method: str = "deblurgs-small"
-    steps: int = 300
+    steps: int = 800
+    """Training steps: ~50 updates of each image's trajectory with 16 views."""
     seed: int = 0
     size: int = 64
     """Image width and height of the synthetic scene."""
     num_train: int = 16
     num_test: int = 4
-    blur_deg: float = 4.0
-    """Camera rotation during each exposure (degrees); ~5 pixels of blur at 64 px."""
+    blur_deg: float = 8.0
+    """Camera rotation during each exposure (degrees); ~10 pixels of blur at 64 px."""
 
 
 def main(args: DemoArgs) -> None:
