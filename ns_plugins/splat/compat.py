@@ -7,11 +7,12 @@ See DESIGN.md section 4 for the list of what breaks and why.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -85,6 +86,38 @@ def put_ffmpeg_on_path() -> None:
         return
 
 
+def race_free_yarn_check(check: Callable[[], bool], attempts: int = 5) -> Callable[[], bool]:
+    """viser's start-up scan of all processes (``_check_viser_yarn_running``), retried when a process
+    exits mid-scan: viser catches AccessDenied and ZombieProcess but not NoSuchProcess, so a process
+    ending at that moment crashed the viewer's start (seen once in a test run with chromium helpers)."""
+    import psutil
+
+    @functools.wraps(check)
+    def checked() -> bool:
+        for attempt in range(attempts):
+            try:
+                return check()
+            except psutil.NoSuchProcess:
+                if attempt == attempts - 1:
+                    return False  # only a `yarn start` dev client makes this True
+        return False
+
+    return checked
+
+
+def guard_viser_process_scan() -> None:
+    """Install :func:`race_free_yarn_check` in viser (no-op where viser lacks the check)."""
+    try:
+        from viser import _client_autobuild
+    except ImportError:  # pragma: no cover - viser is a nerfstudio dependency
+        return
+    check = getattr(_client_autobuild, "_check_viser_yarn_running", None)
+    if check is not None and not getattr(check, "_ns_plugins_guarded", False):
+        guarded = race_free_yarn_check(check)
+        guarded._ns_plugins_guarded = True  # type: ignore[attr-defined]
+        _client_autobuild._check_viser_yarn_running = guarded
+
+
 def apply() -> None:
     """Apply every fix once; safe to call repeatedly."""
     global _applied
@@ -93,4 +126,5 @@ def apply() -> None:
     register_checkpoint_safe_globals()
     put_ffmpeg_on_path()
     ensure_libusb_for_open3d()
+    guard_viser_process_scan()
     _applied = True

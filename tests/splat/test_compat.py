@@ -31,3 +31,24 @@ def test_ffmpeg_resolvable() -> None:
 
 def test_open3d_imports() -> None:
     import open3d  # noqa: F401  (ns-export imports it at start-up)
+
+
+def test_viser_process_scan_survives_a_process_exiting_mid_scan() -> None:
+    import psutil
+    from viser import _client_autobuild
+
+    assert getattr(_client_autobuild._check_viser_yarn_running, "_ns_plugins_guarded", False)
+    calls = []
+
+    def flaky() -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            raise psutil.NoSuchProcess(pid=12345)
+        return False
+
+    assert compat.race_free_yarn_check(flaky)() is False and len(calls) == 2
+
+    def always_gone() -> bool:
+        raise psutil.NoSuchProcess(pid=12345)
+
+    assert compat.race_free_yarn_check(always_gone, attempts=3)() is False
