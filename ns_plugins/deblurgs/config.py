@@ -6,7 +6,8 @@ mid-exposure warm-up of 1000/150000 of the run, random backgrounds, 30k steps.
 
 ``deblurgs-small`` (the preset the benchmarks and the demo use): 64x64-ish scenes, 1500 CPU
 steps (600 steps reached 21.9 dB held-out on the benchmark scene, 1500 steps 23.4 dB). Choices,
-each measured on the benchmark scene (benchmarks/RESULTS.md):
+each measured on the benchmark scene (single runs with an ad-hoc script, not benchmarks/; only the
+preset's own table is in benchmarks/RESULTS.md):
 
 - 5 sub-frames keep a step ~N baseline steps cheap (15 sub-frames, or a random time per
   sub-frame stratum, moved held-out PSNR by < 0.4 dB even with the true trajectories).

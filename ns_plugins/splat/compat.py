@@ -94,13 +94,12 @@ def race_free_yarn_check(check: Callable[[], bool], attempts: int = 5) -> Callab
 
     @functools.wraps(check)
     def checked() -> bool:
-        for attempt in range(attempts):
+        for _ in range(attempts):
             try:
                 return check()
             except psutil.NoSuchProcess:
-                if attempt == attempts - 1:
-                    return False  # only a `yarn start` dev client makes this True
-        return False
+                continue
+        return False  # only a `yarn start` dev client makes this True
 
     return checked
 
