@@ -4,8 +4,12 @@
 - ``train_view_metrics``: a trained pipeline's renders of the training views (deblurgs: at the
   estimated mid-exposure pose; any other method: at the dataset pose) vs the sharp images.
 - ``trajectory_rotation_error``: mean angle between the estimated sub-frame poses and the true
-  path at the same exposure times (the better of the two time directions: a blur does not say
-  which way the camera moved), after removing the reconstruction's global rotation, and raw.
+  path at the exposure times they stand for (the better of the two time directions: a blur does
+  not say which way the camera moved), after removing the reconstruction's global rotation, and raw.
+  The blur is the plain mean of N sub-frames, so sorted sub-frame k stands for the k-th N-th of
+  the exposure, centred at (k + 0.5) / N, wherever its curve parameter sits: with the curve's ends
+  pinned at 0 and 1 a perfect fit puts its end sub-frames at the true poses of times 1/2N and
+  1 - 1/2N, not 0 and 1. The error at the curve parameters is reported too (``*_at_curve_times``).
 """
 
 from __future__ import annotations
@@ -107,14 +111,16 @@ def trajectory_rotation_error(pipeline, data: Path) -> Dict[str, float]:
     true_pose = torch.stack([outputs.dataparser_transform.double() @ torch.tensor(scene["true_poses"][s], dtype=torch.float64) for s in stems])
     true_mid = true_pose[..., :3, :3] / torch.linalg.norm(true_pose[..., :3, 0], dim=-1)[:, None, None]
     gauge = gauge_rotation(mid_pose[..., 3], true_pose[..., 3])
+    exposure_times = (np.arange(times.shape[1]) + 0.5) / times.shape[1]
     result: Dict[str, float] = {}
     for suffix, g in (("_raw_deg", torch.eye(3, dtype=torch.float64)), ("_deg", gauge)):
-        errors = []
-        for i, stem in enumerate(stems):
-            t = times[i].cpu().numpy()
-            truth = [to_dp @ torch.from_numpy(path_poses(np.asarray(scene["true_poses"][stem]), scene["paths"][stem], tt)[:, :3, :3]) for tt in (t, 1 - t)]
-            # the better of the two time directions: a blur does not say which way the camera moved
-            errors.append(min(float(rotation_angle_deg(g @ est[i], tr).mean()) for tr in truth))
-        result[f"subframe_rotation_error{suffix}"] = float(np.mean(errors))
+        for name, time_of in (("", lambda i: exposure_times), ("_at_curve_times", lambda i: times[i].cpu().numpy())):
+            errors = []
+            for i, stem in enumerate(stems):
+                t = time_of(i)
+                truth = [to_dp @ torch.from_numpy(path_poses(np.asarray(scene["true_poses"][stem]), scene["paths"][stem], tt)[:, :3, :3]) for tt in (t, 1 - t)]
+                # the better of the two time directions: a blur does not say which way the camera moved
+                errors.append(min(float(rotation_angle_deg(g @ est[i], tr).mean()) for tr in truth))
+            result[f"subframe_rotation_error{name}{suffix}"] = float(np.mean(errors))
         result[f"mid_rotation_error{suffix}"] = float(rotation_angle_deg(g @ mid, true_mid).mean())
     return result

@@ -24,6 +24,9 @@ Where the mid-exposure pose sits (``mid_exposure``):
   ``pose_correction`` optimizer). In a short run a free curve's control points, visited once every
   num_images steps, wander by degrees and carry the whole image with them; anchoring keeps that
   noise out of the pose.
+  With ``zero_mean_correction`` the corrections' mean over all images is removed (m_i - mean_j m_j):
+  a common body-frame rotation of every camera is nearly the same as moving the scene, so nothing
+  in the photos pins it down and it drifts; the input poses are taken as right on average.
 - ``fixed``: anchored with m_i = 0, for poses known to be accurate (synthetic data, a motion-capture
   rig, poses from sharp frames).
 """
@@ -191,6 +194,9 @@ class ExposureTrajectoryConfig(InstantiateConfig):
     mid_exposure: MidExposure = "free"
     """``free``: the curve places the mid-exposure pose (DeblurGS); ``anchored``: the image's pose
     plus a separate pose correction does; ``fixed``: the image's pose does (see the module docstring)."""
+    zero_mean_correction: bool = False
+    """Anchored only: remove the pose corrections' mean over all images (the input poses are right
+    on average), so that the near-gauge of a common camera rotation cannot drift."""
 
 
 class ExposureTrajectory(nn.Module):
@@ -227,8 +233,14 @@ class ExposureTrajectory(nn.Module):
         if self.config.mid_exposure != "free":
             mid = curve_basis(self.config.mode, self.mid_times(idx), self.config.bezier_order)  # [B, K]
             weights = weights - mid[:, None, :]
-            return weights @ self.control[idx] + self.pose_correction[idx][:, None, :]
+            return weights @ self.control[idx] + self.corrections(idx)[:, None, :]
         return weights @ self.control[idx]  # [B, T, K] @ [B, K, 6]
+
+    def corrections(self, idx: torch.Tensor) -> torch.Tensor:
+        """Mid-exposure pose corrections [B, 6] of images idx [B] (anchored curves)."""
+        if self.config.zero_mean_correction:
+            return self.pose_correction[idx] - self.pose_correction.mean(0)
+        return self.pose_correction[idx]
 
     def poses(self, c2w: torch.Tensor, idx: torch.Tensor, times: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Sub-frame camera-to-worlds [B, T, 3, 4] for image poses c2w [B, 3, 4] of images idx [B].

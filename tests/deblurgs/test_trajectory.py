@@ -147,3 +147,19 @@ def test_anchored_mid_exposure_is_the_pose_plus_its_correction() -> None:
     traj.poses(c2w[1:], torch.tensor([1]))[..., :3, 3].sum().backward()
     assert traj.pose_correction.grad[1].abs().sum() > 0 and traj.pose_correction.grad[0].abs().sum() == 0
     assert traj.control.grad[1].abs().sum() > 0
+
+
+def test_zero_mean_correction_removes_a_common_rotation() -> None:
+    config = ExposureTrajectoryConfig(bezier_order=2, num_subframes=5, mid_exposure="anchored", zero_mean_correction=True)
+    traj = config.setup(num_images=3).double()
+    common = torch.tensor([0.0, 0.0, 0.0, 0.02, 0.0, 0.0], dtype=torch.float64)
+    own = torch.tensor([0.0, 0.01, 0.0, 0.0, 0.0, -0.01], dtype=torch.float64)
+    with torch.no_grad():
+        traj.pose_correction.copy_(common.expand(3, 6))
+        traj.pose_correction[1] += own * 3
+        traj.pose_correction[2] -= own * 3
+    c2w, idx = random_c2w(3), torch.arange(3)
+    # a rotation shared by every image is removed; each image's own deviation from the mean stays
+    assert torch.allclose(traj.mid_poses(c2w[:1], idx[:1]), c2w[:1], atol=1e-12)
+    expect = torch.cat([c2w[1], torch.tensor([[0.0, 0, 0, 1]], dtype=torch.float64)]) @ se3_exp(own * 3)
+    assert torch.allclose(traj.mid_poses(c2w[1:2], idx[1:2])[0], expect[:3], atol=1e-12)
