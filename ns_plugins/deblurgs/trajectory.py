@@ -194,6 +194,11 @@ class ExposureTrajectoryConfig(InstantiateConfig):
     mid_exposure: MidExposure = "free"
     """``free``: the curve places the mid-exposure pose (DeblurGS); ``anchored``: the image's pose
     plus a separate pose correction does; ``fixed``: the image's pose does (see the module docstring)."""
+    translation_scale: float = 1.0
+    """The curve's translations are its control points' translation part times this. Below 1, Adam
+    moves them this many times slower than the rotations: a blur is explained first by rotation, as
+    hand shake mostly is (an image shift is nearly the same whether it comes from a small rotation
+    or from a translation of the camera, and in a short run the faster one wins)."""
     zero_mean_correction: bool = False
     """Anchored only: remove the pose corrections' mean over all images (the input poses are right
     on average), so that the near-gauge of a common camera rotation cannot drift."""
@@ -230,11 +235,15 @@ class ExposureTrajectory(nn.Module):
     def twists(self, idx: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
         """idx [B], times [B, T] -> body-frame twists [B, T, 6]."""
         weights = curve_basis(self.config.mode, times, self.config.bezier_order)  # [B, T, K]
+        control = self.control[idx]
+        if self.config.translation_scale != 1.0:
+            scale = control.new_tensor([self.config.translation_scale] * 3 + [1.0] * 3)
+            control = control * scale
         if self.config.mid_exposure != "free":
             mid = curve_basis(self.config.mode, self.mid_times(idx), self.config.bezier_order)  # [B, K]
             weights = weights - mid[:, None, :]
-            return weights @ self.control[idx] + self.corrections(idx)[:, None, :]
-        return weights @ self.control[idx]  # [B, T, K] @ [B, K, 6]
+            return weights @ control + self.corrections(idx)[:, None, :]
+        return weights @ control  # [B, T, K] @ [B, K, 6]
 
     def corrections(self, idx: torch.Tensor) -> torch.Tensor:
         """Mid-exposure pose corrections [B, 6] of images idx [B] (anchored curves)."""

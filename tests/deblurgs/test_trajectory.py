@@ -163,3 +163,18 @@ def test_zero_mean_correction_removes_a_common_rotation() -> None:
     assert torch.allclose(traj.mid_poses(c2w[:1], idx[:1]), c2w[:1], atol=1e-12)
     expect = torch.cat([c2w[1], torch.tensor([[0.0, 0, 0, 1]], dtype=torch.float64)]) @ se3_exp(own * 3)
     assert torch.allclose(traj.mid_poses(c2w[1:2], idx[1:2])[0], expect[:3], atol=1e-12)
+
+
+def test_translation_scale_scales_only_the_curve_translation() -> None:
+    plain = ExposureTrajectoryConfig(bezier_order=2, num_subframes=5).setup(num_images=2).double()
+    scaled = ExposureTrajectoryConfig(bezier_order=2, num_subframes=5, translation_scale=0.2).setup(num_images=2).double()
+    with torch.no_grad():
+        scaled.control.copy_(torch.randn_like(plain.control) * 0.1)
+        plain.control.copy_(scaled.control)
+    idx = torch.arange(2)
+    times = plain.timestamps(idx)
+    a, b = plain.twists(idx, times), scaled.twists(idx, times)
+    assert torch.allclose(b[..., 3:], a[..., 3:]) and torch.allclose(b[..., :3], 0.2 * a[..., :3])
+    # with Adam the step is ~lr whatever the gradient's size: the translation moves 5x slower
+    b[..., :3].abs().sum().backward()
+    assert scaled.control.grad[..., :3].abs().sum() > 0 and scaled.control.grad[..., 3:].abs().sum() == 0
