@@ -243,15 +243,13 @@ def main() -> None:
     load_before = os.getloadavg()[0]
 
     rows, configs, datasets, rain_info = run_scene(args, args.seed, args.work_dir)
-    per_seed = {}
+    per_seed, costs = {}, {}
     if ("rainy", "rainyscape-small") in rows and ("rainy", "splatfacto-portable") in rows:
+        costs = step_costs({m: configs[("rainy", m)] for m in ("splatfacto-portable", "rainyscape-small")})
         per_seed[args.seed] = seed_gains(rows)
         for seed in args.other_seeds:
             per_seed[seed] = seed_gains(run_scene(args, seed, args.work_dir / f"seed{seed}", upper_bound=False)[0])
             print(json.dumps({"seed": seed, **per_seed[seed]}), flush=True)
-    costs = {}
-    if ("rainy", "rainyscape-small") in rows and ("rainy", "splatfacto-portable") in rows:
-        costs = step_costs({m: configs[("rainy", m)] for m in ("splatfacto-portable", "rainyscape-small")})
     text = markdown(args, rows, rain_info, rainy_input_metrics(datasets["rainy"]), (load_before, os.getloadavg()[0]), costs, per_seed)
     print(text)
     if args.write:

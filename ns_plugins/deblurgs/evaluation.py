@@ -112,15 +112,19 @@ def trajectory_rotation_error(pipeline, data: Path) -> Dict[str, float]:
     true_mid = true_pose[..., :3, :3] / torch.linalg.norm(true_pose[..., :3, 0], dim=-1)[:, None, None]
     gauge = gauge_rotation(mid_pose[..., 3], true_pose[..., 3])
     exposure_times = (np.arange(times.shape[1]) + 0.5) / times.shape[1]
+    # true sub-frame rotations [N, 3, 3] per image, in both time directions (a blur does not say
+    # which way the camera moved), at the exposure times and at the curve parameters
+    truths = {
+        name: [
+            [to_dp @ torch.from_numpy(path_poses(np.asarray(scene["true_poses"][stem]), scene["paths"][stem], tt)[:, :3, :3]) for tt in (t, 1 - t)]
+            for stem, t in zip(stems, time_sets)
+        ]
+        for name, time_sets in (("", [exposure_times] * len(stems)), ("_at_curve_times", list(times.cpu().numpy())))
+    }
     result: Dict[str, float] = {}
     for suffix, g in (("_raw_deg", torch.eye(3, dtype=torch.float64)), ("_deg", gauge)):
-        for name, time_of in (("", lambda i: exposure_times), ("_at_curve_times", lambda i: times[i].cpu().numpy())):
-            errors = []
-            for i, stem in enumerate(stems):
-                t = time_of(i)
-                truth = [to_dp @ torch.from_numpy(path_poses(np.asarray(scene["true_poses"][stem]), scene["paths"][stem], tt)[:, :3, :3]) for tt in (t, 1 - t)]
-                # the better of the two time directions: a blur does not say which way the camera moved
-                errors.append(min(float(rotation_angle_deg(g @ est[i], tr).mean()) for tr in truth))
+        for name, per_image in truths.items():
+            errors = [min(float(rotation_angle_deg(g @ est[i], tr).mean()) for tr in both) for i, both in enumerate(per_image)]
             result[f"subframe_rotation_error{name}{suffix}"] = float(np.mean(errors))
         result[f"mid_rotation_error{suffix}"] = float(rotation_angle_deg(g @ mid, true_mid).mean())
     return result
