@@ -86,6 +86,10 @@ class DeblurGSModel(PortableSplatModel):
 
     # ---- poses -----------------------------------------------------------------------------
 
+    def center_pose_corrections(self, step: int) -> None:
+        """Keep the pose corrections' mean at zero (``trajectory.zero_mean_correction``)."""
+        self.trajectory.center_corrections()
+
     def set_train_poses(self, camera_to_worlds: torch.Tensor) -> None:
         """Remember the training cameras' poses [num_train, 3, 4]."""
         self.train_camera_to_worlds.copy_(camera_to_worlds[:, :3, :4].to(self.train_camera_to_worlds))
@@ -146,6 +150,8 @@ class DeblurGSModel(PortableSplatModel):
     def get_training_callbacks(self, training_callback_attributes: TrainingCallbackAttributes) -> List[TrainingCallback]:
         callbacks = super().get_training_callbacks(training_callback_attributes)
         callbacks.append(TrainingCallback([TrainingCallbackLocation.BEFORE_TRAIN_ITERATION], self.set_densification_threshold))
+        if self.config.trajectory.zero_mean_correction and self.config.trajectory.mid_exposure == "anchored":
+            callbacks.append(TrainingCallback([TrainingCallbackLocation.AFTER_TRAIN_ITERATION], self.center_pose_corrections))
         return callbacks
 
     @torch.no_grad()

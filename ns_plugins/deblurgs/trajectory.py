@@ -24,9 +24,10 @@ Where the mid-exposure pose sits (``mid_exposure``):
   ``pose_correction`` optimizer). In a short run a free curve's control points, visited once every
   num_images steps, wander by degrees and carry the whole image with them; anchoring keeps that
   noise out of the pose.
-  With ``zero_mean_correction`` the corrections' mean over all images is removed (m_i - mean_j m_j):
-  a common body-frame rotation of every camera is nearly the same as moving the scene, so nothing
-  in the photos pins it down and it drifts; the input poses are taken as right on average.
+  With ``zero_mean_correction`` the corrections' mean over all images is subtracted after every
+  optimizer step: a common body-frame rotation of every camera is nearly the same as moving the
+  scene, so the photos barely pin it down and it drifts; the input poses are taken as right on
+  average, which keeps the reconstruction registered to them.
 - ``fixed``: anchored with m_i = 0, for poses known to be accurate (synthetic data, a motion-capture
   rig, poses from sharp frames).
 """
@@ -247,9 +248,17 @@ class ExposureTrajectory(nn.Module):
 
     def corrections(self, idx: torch.Tensor) -> torch.Tensor:
         """Mid-exposure pose corrections [B, 6] of images idx [B] (anchored curves)."""
-        if self.config.zero_mean_correction:
-            return self.pose_correction[idx] - self.pose_correction.mean(0)
         return self.pose_correction[idx]
+
+    @torch.no_grad()
+    def center_corrections(self) -> None:
+        """Subtract the corrections' mean over all images (``zero_mean_correction``, after each step).
+
+        A projection rather than a reparametrisation (m_i - mean_j m_j inside the graph): that would
+        hand every image a -g/num_images share of each step's gradient, which Adam's per-parameter
+        normalisation blows up into a full-size step for every image.
+        """
+        self.pose_correction.sub_(self.pose_correction.mean(0))
 
     def poses(self, c2w: torch.Tensor, idx: torch.Tensor, times: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Sub-frame camera-to-worlds [B, T, 3, 4] for image poses c2w [B, 3, 4] of images idx [B].

@@ -16,12 +16,6 @@ STEPS = 120
 SIZE = 32
 
 
-
-
-
-
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("deblurgs_e2e")
@@ -74,6 +68,17 @@ def test_train_views_render_sharp_at_mid_exposure(trained: dict) -> None:
     blurry = blurry_input_metrics(trained["data"])["psnr"]
     sharp = train_view_metrics(pipeline, trained["data"])["psnr"]
     assert sharp > blurry - 6.0, (blurry, sharp)  # a sanity floor: 120 steps on 8 views do not reach the blurry photos yet
+
+
+def test_pose_corrections_stay_zero_mean(trained: dict) -> None:
+    """deblurgs-small keeps the per-image pose corrections' mean at zero (a projection after each step)."""
+    from ns_plugins.splat.evaluate import load_trained_pipeline
+
+    pipeline, _ = load_trained_pipeline(trained["config"])
+    correction = pipeline.model.trajectory.pose_correction.detach()
+    assert pipeline.model.config.trajectory.zero_mean_correction
+    assert correction.abs().max() > 1e-5  # the images' own corrections did move
+    assert correction.mean(0).abs().max() < 1e-7
 
 
 def test_zero_subframe_preset_is_one_line_error(trained: dict) -> None:

@@ -158,11 +158,16 @@ def test_zero_mean_correction_removes_a_common_rotation() -> None:
         traj.pose_correction.copy_(common.expand(3, 6))
         traj.pose_correction[1] += own * 3
         traj.pose_correction[2] -= own * 3
+    traj.center_corrections()
     c2w, idx = random_c2w(3), torch.arange(3)
     # a rotation shared by every image is removed; each image's own deviation from the mean stays
+    assert torch.allclose(traj.pose_correction.mean(0), torch.zeros(6, dtype=torch.float64), atol=1e-15)
     assert torch.allclose(traj.mid_poses(c2w[:1], idx[:1]), c2w[:1], atol=1e-12)
     expect = torch.cat([c2w[1], torch.tensor([[0.0, 0, 0, 1]], dtype=torch.float64)]) @ se3_exp(own * 3)
     assert torch.allclose(traj.mid_poses(c2w[1:2], idx[1:2])[0], expect[:3], atol=1e-12)
+    # a gradient step on one image's correction does not touch the others' (no coupling through the mean)
+    traj.mid_poses(c2w[1:2], idx[1:2]).sum().backward()
+    assert traj.pose_correction.grad[0].abs().sum() == 0 and traj.pose_correction.grad[1].abs().sum() > 0
 
 
 def test_translation_scale_scales_only_the_curve_translation() -> None:
