@@ -16,6 +16,7 @@ from pathlib import Path
 
 import tyro
 
+from ns_plugins.data.errors import exits_on_data_error
 from ns_plugins.data.synth_cli import generate_dataset
 from ns_plugins.splat.evaluate import heldout_metrics, load_initial_pipeline
 
@@ -105,6 +106,7 @@ def main(args: DemoArgs) -> None:
     )
 
 
+@exits_on_data_error
 def entrypoint() -> None:
     main(tyro.cli(DemoArgs))
 

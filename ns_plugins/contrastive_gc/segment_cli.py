@@ -27,7 +27,7 @@ from ns_plugins.contrastive_gc.clustering import Clustering, cluster_gaussians, 
 from ns_plugins.contrastive_gc.export import gaussian_columns, write_gaussian_ply
 from ns_plugins.contrastive_gc.visibility import blend_weight_sums
 from ns_plugins.data import writer
-from ns_plugins.data.errors import DataError
+from ns_plugins.data.errors import DataError, exits_on_data_error
 
 
 @dataclass
@@ -143,6 +143,7 @@ def main(args: SegmentArgs) -> dict:
     return summary
 
 
+@exits_on_data_error
 def entrypoint() -> None:
     """Console script ``ns-cgc-segment``."""
     import tyro

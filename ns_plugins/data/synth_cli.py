@@ -20,7 +20,7 @@ import numpy as np
 from ns_plugins.data import writer
 from ns_plugins.data.cameras import interleaved_split, make_cameras, orbit_poses, pinhole_intrinsics
 from ns_plugins.data.degradation import DegradationContext, get_degradation
-from ns_plugins.data.errors import DataError
+from ns_plugins.data.errors import DataError, exits_on_data_error
 from ns_plugins.data.scene import BACKGROUND_ID, GROUND_ID, Scene, make_scene, render_view, sample_sky_points, sample_surface_points
 
 GENERATOR_NAME = "ns-plugins-synth"
@@ -197,6 +197,7 @@ def main(args: SynthArgs) -> Path:
     return out
 
 
+@exits_on_data_error
 def entrypoint() -> None:
     """Console script ``ns-plugins-synth``."""
     import tyro

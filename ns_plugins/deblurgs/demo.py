@@ -17,6 +17,7 @@ from pathlib import Path
 
 import tyro
 
+from ns_plugins.data.errors import exits_on_data_error
 from ns_plugins.data.synth_cli import generate_dataset
 from ns_plugins.demo import ns_command, train_eval_render
 
@@ -78,6 +79,7 @@ def main(args: DemoArgs) -> None:
     )
 
 
+@exits_on_data_error
 def entrypoint() -> None:
     main(tyro.cli(DemoArgs))
 

@@ -17,6 +17,8 @@ from typing import Literal
 import numpy as np
 import torch
 
+from ns_plugins.data.errors import exits_on_data_error
+
 
 def rotation_to_quaternion(rot: np.ndarray) -> np.ndarray:
     """[..., 3, 3] -> unit quaternions [..., 4] as (x, y, z, w), w >= 0."""
@@ -77,6 +79,7 @@ class ExportTrajectories:
         return self.output_path
 
 
+@exits_on_data_error
 def entrypoint() -> None:
     import tyro
 

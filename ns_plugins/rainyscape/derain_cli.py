@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ns_plugins.data import writer
-from ns_plugins.data.errors import DataError
+from ns_plugins.data.errors import DataError, exits_on_data_error
 
 
 @dataclass
@@ -44,6 +44,7 @@ def main(args: DerainArgs) -> Path:
     return args.output_dir
 
 
+@exits_on_data_error
 def entrypoint() -> None:
     import tyro
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ns_plugins.data.errors import EXIT_STATUS
 from ns_plugins.data.synth_cli import generate_dataset
 from ns_plugins.splat.evaluate import heldout_metrics, load_initial_pipeline
 from tests.cli import ns, run, train_args
@@ -89,6 +90,6 @@ def test_bad_data_folder_is_one_line_error(tmp_path: Path) -> None:
          "--output-dir", str(tmp_path / "out")],
         capture_output=True, text=True, cwd=tmp_path,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == EXIT_STATUS
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == f"error: {empty / 'transforms.json'}: no transforms.json in the data folder"
