@@ -54,7 +54,7 @@ def test_mismatched_image_count_is_an_error(tmp_path: Path) -> None:
 
 def test_missing_hold_and_images_test_is_an_error(tmp_path: Path) -> None:
     data = write_deblur_nerf(tmp_path / "scene", hold=None, sharp=False)
-    with pytest.raises(DataError, match="no 'hold' file and no images_test"):
+    with pytest.raises(DataError, match="no 'hold=N' marker, 'hold' file or images_test"):
         DeblurNerfDataParserConfig(data=data).setup().get_dataparser_outputs("train")
 
 
