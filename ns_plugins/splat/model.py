@@ -131,6 +131,27 @@ class PortableSplatModel(SplatfactoModel):
         self.gauss_params["features_dc"] = torch.nn.Parameter(dc)
         self.gauss_params["features_rest"] = torch.nn.Parameter(torch.zeros_like(self.features_rest))
 
+    # ---- checkpoints -----------------------------------------------------------------------
+
+    def update_to_step(self, step: int) -> None:
+        """Called with the checkpoint's step before its state is loaded: the schedule continues from it."""
+        self.step = step
+
+    def load_state_dict(self, state_dict, **kwargs):  # type: ignore[override]
+        """Load a checkpoint, resizing each Gaussian parameter IN PLACE to the saved count.
+
+        splatfacto replaces every ``gauss_params`` entry with a new Parameter (optimizers built before
+        keep updating the old ones) and sets ``step = 30000``; here the Parameters (and their
+        ``requires_grad``) stay the same objects and ``step`` stays what ``update_to_step`` set.
+        """
+        if "means" in state_dict:  # splatfacto's pre-ParameterDict checkpoints
+            for name in ("means", "scales", "quats", "features_dc", "features_rest", "opacities"):
+                state_dict[f"gauss_params.{name}"] = state_dict[name]
+        count = state_dict["gauss_params.means"].shape[0]
+        for param in self.gauss_params.values():
+            param.data = param.data.new_zeros((count,) + tuple(param.shape[1:]))
+        return torch.nn.Module.load_state_dict(self, state_dict, **kwargs)
+
     # ---- rendering -------------------------------------------------------------------------
 
     def camera_to_worlds(self, camera: Cameras) -> torch.Tensor:

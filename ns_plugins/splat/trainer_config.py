@@ -8,8 +8,11 @@ from typing import Type
 
 import torch
 from nerfstudio.engine.schedulers import ExponentialDecaySchedulerConfig
-from nerfstudio.engine.trainer import Trainer, TrainerConfig
+from nerfstudio.engine.trainer import TrainerConfig
 from nerfstudio.utils.rich_utils import CONSOLE
+
+from ns_plugins.data.errors import DataError, exit_with
+from ns_plugins.splat.trainer import PortableTrainer, check_run_paths
 
 
 def default_device_type() -> str:
@@ -29,12 +32,17 @@ def scale_decay(scheduler: object, steps: int) -> object:
 class PortableTrainerConfig(TrainerConfig):
     """nerfstudio's TrainerConfig, plus: CPU fallback and a schedule that follows ``max_num_iterations``."""
 
-    _target: Type = field(default_factory=lambda: Trainer)
+    _target: Type = field(default_factory=lambda: PortableTrainer)
     scale_schedule_to_run: bool = True
     """Rescale the model's step schedule and the learning-rate decays to ``max_num_iterations``
     (splatfacto's numbers assume 30k steps). The model's ``schedule_steps``, when set, wins."""
 
     def __post_init__(self) -> None:
+        try:
+            check_run_paths(self.data, self.load_dir, self.load_step, self.load_checkpoint)
+        except DataError as error:
+            # tyro builds this config while parsing ns-train's command line: stop before nerfstudio's config dump
+            exit_with(error)
         if self.machine.device_type == "cuda" and not torch.cuda.is_available():
             CONSOLE.print("[yellow]No CUDA device: training on the CPU.")
             self.machine.device_type = "cpu"
