@@ -1,4 +1,4 @@
-"""Audio in: PCM .wav files (stdlib ``wave``), resampling, and log-mel / MFCC features.
+"""Audio in: any file libsndfile reads (soundfile), resampling, and log-mel / MFCC features.
 
 Features are computed at ``frames_per_motion_frame`` audio frames per motion frame (2 by default,
 as wav2vec2's 50 Hz features are to 25 fps motion), so the alignment mask of the regressor maps
@@ -8,11 +8,11 @@ motion frame t to audio frames [a t, a t + a). Each audio frame is centred on it
 from __future__ import annotations
 
 import math
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile
 import torch
 
 from ns_plugins.data.errors import DataError
@@ -21,42 +21,30 @@ SAMPLE_RATE = 16000
 
 
 def read_wav(path: Path, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
-    """A PCM .wav file (8/16/24/32-bit, any rate, any channels) -> mono float waveform [N] at ``sample_rate``."""
+    """An audio file -> mono float waveform [N] at ``sample_rate``.
+
+    Anything libsndfile reads: WAV (8/16/24/32-bit PCM, 32/64-bit float), FLAC, OGG/Vorbis, AIFF,
+    at any rate, with any number of channels (averaged).
+    """
     path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "audio file not found")
     try:
-        with wave.open(str(path), "rb") as f:
-            rate, width, channels, n = f.getframerate(), f.getsampwidth(), f.getnchannels(), f.getnframes()
-            raw = f.readframes(n)
-    except FileNotFoundError:
-        raise DataError(path, "audio file not found") from None
-    except (wave.Error, EOFError, OSError) as err:
-        raise DataError(path, f"unreadable audio ({err}); expected an uncompressed PCM .wav file") from None
-    if width == 1:
-        x = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128) / 128
-    elif width == 2:
-        x = np.frombuffer(raw, "<i2").astype(np.float32) / 32768
-    elif width == 3:
-        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
-        x = ((b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)) << 8 >> 8).astype(np.float32) / 8388608
-    elif width == 4:
-        x = np.frombuffer(raw, "<i4").astype(np.float32) / 2147483648
-    else:
-        raise DataError(path, f"unsupported sample width of {width} bytes")
-    x = x[: len(x) // channels * channels].reshape(-1, channels).mean(1)
-    if x.size == 0:
+        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (soundfile.SoundFileError, RuntimeError, TypeError, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DataError(path, f"unreadable audio ({reason}); expected WAV, FLAC or OGG") from None
+    if data.size == 0:
         raise DataError(path, "the audio file holds no samples")
-    return resample(torch.from_numpy(np.ascontiguousarray(x)), rate, sample_rate)
+    if not np.isfinite(data).all():
+        raise DataError(path, "the audio holds NaN or infinite samples")
+    return resample(torch.from_numpy(np.ascontiguousarray(data.mean(1))), rate, sample_rate)
 
 
 def write_wav(path: Path, waveform: torch.Tensor, sample_rate: int = SAMPLE_RATE) -> None:
     """Mono float waveform [N] in [-1, 1] -> 16-bit PCM .wav."""
-    pcm = (waveform.detach().cpu().clamp(-1, 1).numpy() * 32767).round().astype("<i2")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(sample_rate)
-        f.writeframes(pcm.tobytes())
+    soundfile.write(str(path), waveform.detach().cpu().clamp(-1, 1).numpy(), sample_rate, subtype="PCM_16")
 
 
 def resample(waveform: torch.Tensor, rate_in: int, rate_out: int, half_width: int = 16) -> torch.Tensor:

@@ -93,6 +93,8 @@ def load_vertex_sequence(path: Path, num_vertices: int) -> torch.Tensor:
         raise DataError(path, f"vertex sequence must be a [T, V, 3] array, got shape {list(verts.shape)}")
     if verts.shape[1] != num_vertices:
         raise DataError(path, f"has {verts.shape[1]} vertices per frame but the avatar's template has {num_vertices}")
+    if not np.isfinite(verts).all():
+        raise DataError(path, "the vertices hold NaN or infinite values")
     return torch.from_numpy(verts.astype(np.float32))
 
 

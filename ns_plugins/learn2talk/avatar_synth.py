@@ -28,7 +28,7 @@ from PIL import Image
 
 from ns_plugins.data import writer
 from ns_plugins.data.cameras import PinholeCamera, look_at, make_cameras, pinhole_intrinsics
-from ns_plugins.data.errors import DataError
+from ns_plugins.data.errors import DataError, exits_on_data_error
 from ns_plugins.learn2talk.head_mesh import HeadMesh, deform, make_head_mesh, vertex_normals
 
 GENERATOR_NAME = "ns-l2t-avatar-synth"
@@ -254,6 +254,7 @@ class AvatarSynthArgs:
     overwrite: bool = False
 
 
+@exits_on_data_error
 def entrypoint() -> None:
     args = tyro.cli(AvatarSynthArgs)
     path = generate_avatar_dataset(

@@ -117,7 +117,7 @@ class AvatarViewerControls(nn.Module):
     def _on_animate(self, _button: ViewerButton) -> None:
         try:
             motion = self.load_animation(Path(self.speech_audio.value), Path(self.speech_network.value))
-        except DataError as err:  # bad paths, a run for another mesh: a SystemExit, caught by type
+        except DataError as err:  # bad paths, a run for another mesh: the one-line message as it is
             self.speech_status.value = str(err)
             return
         except Exception as err:  # noqa: BLE001 - shown in the panel: a GUI callback has no other way to report

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional, Union
 
-from ns_plugins.data.errors import DataError
+from ns_plugins.data.errors import DataError, exits_on_data_error
 
 
 @dataclass
@@ -165,9 +165,9 @@ def animate(args: Animate) -> None:
     print(f"wrote {args.output} ({verts.shape[0]} frames)")
 
 
+@exits_on_data_error
 def entrypoint() -> None:
     import tyro
-
 
     args = tyro.cli(
         Union[

@@ -107,6 +107,10 @@ def check_sequence(source: Path, audio: torch.Tensor, vertices: torch.Tensor, te
         raise DataError(source, f"vertices must be a [T, V, 3] array, got shape {list(vertices.shape)}")
     if vertices.shape[1] != template.shape[0]:
         raise DataError(source, f"{vertices.shape[1]} vertices per frame but the template has {template.shape[0]}")
+    if not torch.isfinite(vertices).all():
+        raise DataError(source, "the vertices hold NaN or infinite values")
+    if not torch.isfinite(audio).all():
+        raise DataError(source, "the audio holds NaN or infinite samples")
     n_audio = num_motion_frames(audio.shape[0], feat)
     if n_audio < 1:
         raise DataError(source, f"audio of {audio.shape[0] / feat.sample_rate * 1000:.1f} ms is shorter than one motion frame ({1000 / feat.fps:.1f} ms)")
@@ -143,8 +147,11 @@ def load_folder(root: Path, split: str, feat: FeatureConfig, lip_ids: Path | Non
     if not templates:
         raise DataError(root, "no template mesh: expected templates/<speaker>.npy or template.npy")
     for name, tpl in templates.items():
+        path = root / ("template.npy" if name == "*" else f"templates/{name}.npy")
         if tpl.ndim != 2 or tpl.shape[1] != 3:
-            raise DataError(root / "templates" / f"{name}.npy", f"a template must be a [V, 3] array, got shape {list(tpl.shape)}")
+            raise DataError(path, f"a template must be a [V, 3] array, got shape {list(tpl.shape)}")
+        if not torch.isfinite(tpl).all():
+            raise DataError(path, "the template holds NaN or infinite values")
     split_dir = root / split
     wavs = sorted(split_dir.glob("*.wav"))
     if not wavs:

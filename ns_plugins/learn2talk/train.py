@@ -179,6 +179,10 @@ def train_regressor(
             if teacher_terms:
                 parts["teacher"] = torch.stack(teacher_terms).mean()
         loss = sum(w[k] * val for k, val in parts.items())
+        if not torch.isfinite(loss):
+            # the inputs are checked for NaN/inf, so this is divergence: never save a NaN model as a run
+            values = ", ".join(f"{k} {float(v):g}" for k, v in parts.items())
+            raise RuntimeError(f"the regressor diverged at step {step + 1} ({values}); lower the learning rate")
         optimizer_step(opt, loss)
         sched.step()
         if (step + 1) % max(1, cfg.steps // 10) == 0:

@@ -2,6 +2,7 @@ import wave
 
 import numpy as np
 import pytest
+import soundfile
 import torch
 
 from ns_plugins.data.errors import DataError
@@ -35,6 +36,46 @@ def test_read_any_rate_and_width(tmp_path):
     assert resample(y, 16000, 22050).shape[0] == 22050
 
 
+def _speech_like(seconds: float = 1.5, rate: int = 16000, seed: int = 0) -> np.ndarray:
+    """A voiced, syllable-paced test signal [N] in [-0.5, 0.5]: harmonics at 120 Hz under a 4 Hz envelope."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    voice = sum(np.sin(2 * np.pi * 120 * k * t + rng.uniform(0, 6)) / k for k in range(1, 20))
+    envelope = np.clip(np.sin(2 * np.pi * 4 * t), 0, None) ** 2
+    x = voice * envelope + 0.01 * rng.standard_normal(t.shape)
+    return (0.5 * x / np.abs(x).max()).astype(np.float32)
+
+
+def test_formats_give_the_features_of_the_16_bit_mono_original(tmp_path):
+    """Float WAV, FLAC, 24-bit PCM, OGG and 44.1 kHz stereo give the log-mel features of the 16-bit mono original.
+
+    Measured mean differences: float 0.0007, 44.1 kHz stereo 0.011 (resampling), Vorbis 0.15.
+    """
+    from ns_plugins.learn2talk.audio import resample
+
+    x16k = _speech_like()
+    soundfile.write(tmp_path / "orig.wav", x16k, 16000, subtype="PCM_16")
+    x44k = resample(torch.from_numpy(x16k), 16000, 44100).numpy()
+    soundfile.write(tmp_path / "float.wav", x16k, 16000, subtype="FLOAT")
+    soundfile.write(tmp_path / "pcm24.wav", x16k, 16000, subtype="PCM_24")
+    soundfile.write(tmp_path / "audio.flac", x16k, 16000, subtype="PCM_16")
+    soundfile.write(tmp_path / "stereo44k.wav", np.stack([x44k, x44k], 1), 44100, subtype="PCM_16")
+    soundfile.write(tmp_path / "audio.ogg", x16k, 16000)  # Vorbis: lossy, so a looser bound
+    cfg = FeatureConfig()
+    reference = audio_features(read_wav(tmp_path / "orig.wav"), cfg)
+    energy = reference.exp().sum(1)
+    loud = energy > energy.max() * 1e-3  # frames with speech: log features of silence are noise-dominated
+    assert loud.sum() > 20
+    tolerances = {"float.wav": 0.01, "pcm24.wav": 0.01, "audio.flac": 0.01, "stereo44k.wav": 0.05, "audio.ogg": 0.4}
+    for name, tolerance in tolerances.items():
+        waveform = read_wav(tmp_path / name)
+        assert abs(waveform.shape[0] - len(x16k)) <= 1, name
+        features = audio_features(waveform, cfg, reference.shape[0] // cfg.frames_per_motion_frame)
+        assert features.shape == reference.shape, name
+        gap = (features - reference)[loud].abs().mean().item()  # natural-log units: 0.15 ~ 15% in power
+        assert gap < tolerance, f"{name}: mean log-mel difference {gap:.4f}"
+
+
 def test_features_at_motion_rate():
     cfg = FeatureConfig()
     x = torch.randn(16000 * 2)
@@ -55,6 +96,14 @@ def test_bad_audio_is_a_one_line_error(tmp_path):
         read_wav(tmp_path / "junk.wav")
     with pytest.raises(DataError, match="missing.wav: audio file not found"):
         read_wav(tmp_path / "missing.wav")
+    soundfile.write(tmp_path / "empty.wav", np.zeros(0, np.float32), 16000)
+    with pytest.raises(DataError, match="empty.wav: the audio file holds no samples"):
+        read_wav(tmp_path / "empty.wav")
+    bad = np.zeros(1600, np.float32)
+    bad[100] = np.nan
+    soundfile.write(tmp_path / "nan.wav", bad, 16000, subtype="FLOAT")
+    with pytest.raises(DataError, match="nan.wav: the audio holds NaN or infinite samples"):
+        read_wav(tmp_path / "nan.wav")
 
 
 def test_wav2vec2_is_local_only(tmp_path):

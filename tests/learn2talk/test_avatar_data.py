@@ -128,3 +128,17 @@ def test_head_offsets_move_each_instants_mesh(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"head_offsets must be \[2, 3\]"):
         generate_avatar_dataset(tmp_path / "other", num_train_frames=1, num_test_frames=1, num_cameras=1, width=16, height=16,
                                 mesh_resolution=12, supersample=1, head_offsets=offsets[:1])
+
+
+def test_animation_vertex_sequence_is_checked(tmp_path: Path) -> None:
+    from ns_plugins.learn2talk.avatar_animate import load_vertex_sequence
+
+    verts = np.zeros((4, 10, 3), np.float32)
+    np.save(tmp_path / "ok.npy", verts)
+    assert load_vertex_sequence(tmp_path / "ok.npy", 10).shape == (4, 10, 3)
+    with pytest.raises(DataError, match=r"ok.npy: has 10 vertices per frame but the avatar's template has 11"):
+        load_vertex_sequence(tmp_path / "ok.npy", 11)
+    verts[2, 3, 0] = np.nan
+    np.save(tmp_path / "nan.npy", verts)
+    with pytest.raises(DataError, match=r"nan.npy: the vertices hold NaN or infinite values"):
+        load_vertex_sequence(tmp_path / "nan.npy", 10)

@@ -91,3 +91,16 @@ def test_biwi_and_vocaset_layouts(tmp_path):
     assert data.sequences[0].vertices.shape == (30, V, 3) and data.sequences[0].audio.shape == (16000,)
     with pytest.raises(DataError, match="30 fps"):
         load_dataset(voca, "test", FEAT)
+
+
+def test_nan_vertices_and_templates_are_refused(tmp_path):
+    root = _folder(tmp_path / "a")
+    verts = np.load(root / "train" / "s1__a.npy")
+    verts[3, 5, 1] = np.nan
+    np.save(root / "train" / "s1__a.npy", verts)
+    with pytest.raises(DataError, match=r"s1__a.npy: the vertices hold NaN or infinite values"):
+        load_dataset(root, "train", FEAT)
+    root = _folder(tmp_path / "b")
+    np.save(root / "templates" / "s1.npy", np.full((V, 3), np.inf, np.float32))
+    with pytest.raises(DataError, match=r"s1.npy: the template holds NaN or infinite values"):
+        load_dataset(root, "train", FEAT)

@@ -20,4 +20,4 @@ def test_synth_train_eval_animate(tmp_path):
     streams = probe_streams(tmp_path / "mesh.mp4")
     assert "Video: h264" in streams and "Audio: aac" in streams and "64x64" in streams
     bad = run(l2t, "animate", "--run", tmp_path / "run", "--audio", tmp_path / "eval.json", "--output", tmp_path / "x.mp4", cwd=tmp_path, check=False)
-    assert bad.returncode == 1 and "eval.json: unreadable audio" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "eval.json: unreadable audio" in bad.stderr and "Traceback" not in bad.stderr
