@@ -5,28 +5,36 @@ Overrides of :class:`PortableSplatModel`:
 - ``outputs_from_render``: ``rgb`` stays the clean render B; ``rain`` (R) and ``rainy`` (B + R) are
   added for training views (in training from stage 2 on, identified by ``metadata["cam_idx"]``;
   otherwise by the camera's pose matching a training pose, e.g. a training camera in the viewer,
-  or the nearest one when the viewer's checkbox is on). Other cameras get R = 0.
+  or the nearest one when the viewer's checkbox is on). Other cameras get R = 0. In training the
+  view index goes to the loss as ``outputs["rain_view"]`` (a long tensor [1]).
 - ``get_loss_dict``: stage 1 (the first ``stage1_fraction`` of the run, authors: 4000 of 30000)
   fits B alone to the rainy images (splatfacto's 0.8 L1 + 0.2 D-SSIM). Stage 2, as the authors'
   code: the Gaussians get 0.8 (L1(B + sg(R), Y) + L1(B, Y)) + 0.2 D-SSIM(B + sg(R), Y); the rain
   net gets the rain likelihood + TV + direction loss with B detached (``rain_loss_reaches_gaussians``
   lets TV and the direction loss reach B; with B detached TV(B) has no effect, as in the released code);
-  the rain angle is re-estimated every step from Y - B and averaged over steps; then the optional
-  Langevin E-step moves the view's latent and the scene state. With ``rain_updates`` > 1 the rain
-  net first takes that many - 1 extra steps of its own optimizers on this view with B fixed (a
-  short run visits each view a few dozen times: one update per visit leaves R a blur), and the
-  joint step uses the rain predicted after them.
-- ``get_param_groups``: the state net and the rain generator get their own optimizers.
+  the rain angle is re-estimated every step from Y - B and averaged over steps. The loss also
+  returns what the after-step work needs (``RainFitInputs``: view, Y, B detached, angle), kept
+  for the callback below as splatfacto keeps its render ``info`` for densification.
+- ``get_training_callbacks``: after the trainer's step (AFTER_TRAIN_ITERATION), ``rain_updates`` - 1
+  extra updates of the rain net on this step's view with B fixed, through the trainer's own
+  ``rain_state_net`` / ``rain_generator`` optimizers (a short run visits each view a few dozen
+  times: one update per visit leaves R a blur), then the optional Langevin E-step on the view's
+  latent and the scene state.
+- ``get_param_groups``: the state net and the rain generator get their own optimizers, owned by the
+  trainer (so their state is in its checkpoints and a resumed run continues them); the latents,
+  scene state and running angle are buffers / frozen parameters in the model's state_dict.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Type, Union
+from typing import Dict, List, Mapping, Optional, Type, Union
 
 import torch
 from nerfstudio.cameras.cameras import Cameras
+from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttributes, TrainingCallbackLocation
+from nerfstudio.engine.optimizers import Optimizers
 from torch.nn import Parameter
 
 from ns_plugins.data.errors import DataError
@@ -36,10 +44,24 @@ from ns_plugins.rainyscape.rain_angle import AngleTracker, estimate_rain_angle
 from ns_plugins.rainyscape.rain_predictor import RainPredictor, RainPredictorConfig
 from ns_plugins.rainyscape.viewer import RainViewerControls
 from ns_plugins.splat.model import PortableSplatModel, PortableSplatModelConfig, RenderResult
-from ns_plugins.splat.schedule import REFERENCE_STEPS
 
 POSE_MATCH_TOLERANCE = 1e-4
 """Largest camera-to-world difference at which a camera counts as a training camera."""
+RAIN_VIEW_KEY = "rain_view"
+"""Training outputs: the training view (long [1]) whose rain layer ``rain`` is."""
+RAIN_OPTIMIZERS = ("rain_state_net", "rain_generator")
+"""The trainer's parameter groups (optimizers) of the rain net."""
+
+
+@dataclass(frozen=True)
+class RainFitInputs:
+    """What one training step's rain fit needs after the trainer's step: view index, rainy image Y
+    and clean render B [H, W, 3] (both detached), and the rain angle the loss used (None before the first)."""
+
+    view: int
+    rainy: torch.Tensor
+    clean: torch.Tensor
+    angle: Optional[float]
 
 
 @dataclass
@@ -77,7 +99,7 @@ class RainyScapeModelConfig(PortableSplatModelConfig):
     """Variance of the Gaussian prior on latents and state in the E-step."""
     rain_updates: int = 1
     """M-step updates of the rain net per training step (authors: 1). The extra ones fit this view's rain
-    to its residual with B fixed before the joint step: a short run visits each view a few dozen times."""
+    to its residual with B fixed, after the joint step: a short run visits each view a few dozen times."""
 
 
 class RainyScapeModel(PortableSplatModel):
@@ -96,14 +118,12 @@ class RainyScapeModel(PortableSplatModel):
         self.register_buffer("rain_angle_state", torch.zeros(2))
         self.angle_tracker = AngleTracker(self.config.angle_momentum)
         self.stage1_end = self.check_schedule()
-        self.last_view: Optional[int] = None  # training view of the last render (for the E-step)
+        # the last training step's rain-fit inputs, set by get_loss_dict and consumed by the
+        # after-step callback (splatfacto keeps its render info for densification the same way)
+        self.pending_rain_fit: Optional[RainFitInputs] = None
         self.rain_controls = RainViewerControls()
 
     # ---- schedule ----------------------------------------------------------------------------
-
-    @property
-    def total_steps(self) -> int:
-        return self.config.schedule_steps or self.config.run_steps or REFERENCE_STEPS
 
     def check_schedule(self) -> int:
         """The step at which stage 2 starts; a DataError when stage 1 would not end before the run."""
@@ -158,11 +178,13 @@ class RainyScapeModel(PortableSplatModel):
         clean = outputs["rgb"]
         if clean.dim() != 3:  # several cameras at once: no per-view rain
             return outputs
-        view = self.last_view = self.view_index(camera)
+        view = self.view_index(camera)
         if view is None:
             rain = torch.zeros_like(clean)
         else:
             rain = self.predict_rain(view, clean.shape[0], clean.shape[1])
+            if self.training:
+                outputs[RAIN_VIEW_KEY] = torch.tensor([view], device=self.device)
         outputs["rain"] = rain
         outputs["rainy"] = clean + rain if self.training else torch.clamp(clean + rain, 0.0, 1.0)
         return outputs
@@ -192,36 +214,55 @@ class RainyScapeModel(PortableSplatModel):
         clean, rain = outputs["rgb"], outputs["rain"]
         rainy = self.composite_with_background(self.get_gt_img(batch["image"]), outputs["background"])
         angle = self.update_rain_angle(rainy - clean.detach())
-        if self.config.rain_updates > 1 and self.last_view is not None and self.fit_rain(self.last_view, rainy, clean.detach(), angle):
-            rain = outputs["rain"] = self.predict_rain(self.last_view, clean.shape[0], clean.shape[1])
+        view = outputs.get(RAIN_VIEW_KEY)
+        self.pending_rain_fit = None if view is None else RainFitInputs(int(view[0]), rainy.detach(), clean.detach(), angle)
         # the Gaussians see the rain as fixed (authors' code), plus an L1 of B alone to the rainy image
         loss_dict = super().get_loss_dict({**outputs, "rgb": clean + rain.detach()}, batch, metrics_dict)
         if self.config.clean_l1_weight > 0:
             loss_dict["clean_l1"] = self.config.clean_l1_weight * (1 - self.config.ssim_lambda) * (clean - rainy).abs().mean()
         clean_for_rain = clean if self.config.rain_loss_reaches_gaussians else clean.detach()
         loss_dict.update(self.rain_loss_terms(rainy, clean_for_rain, rain, angle))
-        if self.config.langevin_steps > 0 and self.last_view is not None:
-            self.langevin_step(self.last_view, rainy, clean.detach(), angle)
         return loss_dict
 
-    def fit_rain(self, view: int, rainy: torch.Tensor, clean: torch.Tensor, angle: Optional[float]) -> bool:
-        """rain_updates - 1 updates of the state net and rain generator on view ``view`` with its
-        optimizers, ``clean`` fixed; False (nothing done) when the trainer has not handed over the optimizers."""
-        optimizers = getattr(self, "optimizers", None) or {}
-        names = [name for name in ("rain_state_net", "rain_generator") if name in optimizers]
-        if not names:
-            return False
+    # ---- after the trainer's step: extra rain-net updates and the E-step ----------------------
+
+    def get_training_callbacks(self, training_callback_attributes: TrainingCallbackAttributes) -> List[TrainingCallback]:
+        """The base model's callbacks, then (after each training step) ``after_train_step`` with the trainer's optimizers."""
+        callbacks = super().get_training_callbacks(training_callback_attributes)
+        optimizers = training_callback_attributes.optimizers
+        if optimizers is not None:
+            callbacks.append(TrainingCallback([TrainingCallbackLocation.AFTER_TRAIN_ITERATION], self.after_train_step, args=[optimizers]))
+        return callbacks
+
+    def after_train_step(self, optimizers: Optimizers, step: int) -> None:
+        """Callback: the extra rain-net updates and the E-step on the step's view (see ``fit_pending_rain``)."""
+        self.fit_pending_rain(optimizers.optimizers)
+
+    def fit_pending_rain(self, optimizers: Mapping[str, torch.optim.Optimizer]) -> None:
+        """Consume the last training step's ``pending_rain_fit``: ``rain_updates`` - 1 updates of the rain
+        net with the given (the trainer's) rain optimizers, then the Langevin E-step. Nothing without one."""
+        inputs, self.pending_rain_fit = self.pending_rain_fit, None
+        if inputs is None:
+            return
+        if self.config.rain_updates > 1:
+            self.fit_rain(inputs, [optimizers[name] for name in RAIN_OPTIMIZERS], self.config.rain_updates - 1)
+        if self.config.langevin_steps > 0:
+            self.langevin_step(inputs.view, inputs.rainy, inputs.clean, inputs.angle)
+
+    def fit_rain(self, inputs: RainFitInputs, optimizers: List[torch.optim.Optimizer], updates: int) -> None:
+        """``updates`` steps of ``optimizers`` (the state net's and the rain generator's) on the rain loss
+        of view ``inputs.view`` with its clean render fixed; gradients left unset (None) after."""
         params = [p for p in self.predictor.parameters() if p.requires_grad]
-        for _ in range(self.config.rain_updates - 1):
-            rain = self.predict_rain(view, rainy.shape[0], rainy.shape[1])
-            loss = sum(self.rain_loss_terms(rainy, clean, rain, angle).values())
-            for p, g in zip(params, torch.autograd.grad(loss, params, allow_unused=True)):
-                p.grad = g
-            for name in names:
-                optimizers[name].step()
-            for p in params:
-                p.grad = None
-        return True
+        with torch.enable_grad():
+            for _ in range(updates):
+                rain = self.predict_rain(inputs.view, inputs.rainy.shape[0], inputs.rainy.shape[1])
+                loss = sum(self.rain_loss_terms(inputs.rainy, inputs.clean, rain, inputs.angle).values())
+                for p, g in zip(params, torch.autograd.grad(loss, params, allow_unused=True)):
+                    p.grad = g
+                for optimizer in optimizers:
+                    optimizer.step()
+                for p in params:
+                    p.grad = None
 
     def langevin_step(self, view: int, rainy: torch.Tensor, clean: torch.Tensor, angle: Optional[float]) -> None:
         """E-step on the view's latent and the scene state, the rain net's loss as the energy."""
@@ -248,7 +289,7 @@ class RainyScapeModel(PortableSplatModel):
 
     def get_param_groups(self) -> Dict[str, List[Parameter]]:
         groups = super().get_param_groups()
-        groups["rain_state_net"] = list(self.predictor.state_net.parameters())
-        groups["rain_generator"] = list(self.predictor.generator.parameters())
+        groups[RAIN_OPTIMIZERS[0]] = list(self.predictor.state_net.parameters())
+        groups[RAIN_OPTIMIZERS[1]] = list(self.predictor.generator.parameters())
         return groups
 

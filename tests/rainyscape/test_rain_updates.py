@@ -1,14 +1,16 @@
-"""Extra M-step updates of the rain net per training step (``rain_updates``): they step the rain
-optimizers the trainer handed over, fit this view's rain to its residual with B fixed, and the
-joint step's loss then uses the refreshed rain layer."""
+"""Extra M-step updates of the rain net per training step (``rain_updates``): the view index reaches
+the loss through the outputs, and an after-step callback steps the trainer's own rain optimizers to
+fit that view's rain to its residual with B fixed."""
 
 from __future__ import annotations
 
 import torch
 from nerfstudio.data.scene_box import SceneBox
+from nerfstudio.engine.callbacks import TrainingCallbackAttributes, TrainingCallbackLocation
+from nerfstudio.engine.optimizers import AdamOptimizerConfig, Optimizers
 
 from ns_plugins.rainyscape.datamanager import CAMERA_CODES_KEY, IMAGE_SIZE_KEY
-from ns_plugins.rainyscape.model import RainyScapeModelConfig
+from ns_plugins.rainyscape.model import RAIN_OPTIMIZERS, RAIN_VIEW_KEY, RainFitInputs, RainyScapeModelConfig
 from ns_plugins.rainyscape.rain_predictor import RainPredictorConfig
 
 SIZE = 16
@@ -28,9 +30,11 @@ def make_model(rain_updates: int):
     return model
 
 
-def rain_optimizers(model) -> dict:
+def rain_optimizers(model) -> Optimizers:
+    """The trainer's optimizers for the rain net's parameter groups (nerfstudio's own class)."""
     groups = model.get_param_groups()
-    return {name: torch.optim.Adam(groups[name], lr=1e-3, betas=(0.5, 0.999)) for name in ("rain_state_net", "rain_generator")}
+    config = {name: {"optimizer": AdamOptimizerConfig(lr=1e-3), "scheduler": None} for name in RAIN_OPTIMIZERS}
+    return Optimizers(config, {name: groups[name] for name in RAIN_OPTIMIZERS})
 
 
 def view_loss(model, view: int, rainy: torch.Tensor, clean: torch.Tensor) -> float:
@@ -38,41 +42,57 @@ def view_loss(model, view: int, rainy: torch.Tensor, clean: torch.Tensor) -> flo
         return float(sum(model.rain_loss_terms(rainy, clean, model.predict_rain(view, SIZE, SIZE), None).values()))
 
 
-def test_extra_updates_fit_the_view_rain_with_the_trainer_optimizers() -> None:
+def test_after_step_callback_fits_the_view_rain_with_the_trainer_optimizers() -> None:
     model = make_model(rain_updates=9)
+    optimizers = rain_optimizers(model)
+    callbacks = model.get_training_callbacks(TrainingCallbackAttributes(optimizers=optimizers, grad_scaler=None, pipeline=None, trainer=None))
+    after = [c for c in callbacks if c.func == model.after_train_step]
+    assert len(after) == 1 and after[0].where_to_run == [TrainingCallbackLocation.AFTER_TRAIN_ITERATION]
     clean = torch.rand(SIZE, SIZE, 3) * 0.5
     rain = torch.zeros(SIZE, SIZE, 3)
     rain[:, 5] = rain[:, 11] = 0.4  # two vertical streaks
     rainy = clean + rain
     before = view_loss(model, 1, rainy, clean)
     weights = model.predictor.generator.to_map.weight.detach().clone()
-    assert not model.fit_rain(1, rainy, clean, None)  # no optimizers handed over (e.g. outside the trainer): nothing done
-    assert torch.equal(model.predictor.generator.to_map.weight, weights)
-    model.optimizers = rain_optimizers(model)
+    after[0].run_callback_at_location(10, TrainingCallbackLocation.AFTER_TRAIN_ITERATION)
+    assert torch.equal(model.predictor.generator.to_map.weight, weights)  # no step's inputs pending: nothing done
     steps = []
-    for optimizer in model.optimizers.values():
+    for optimizer in optimizers.optimizers.values():
         optimizer.step = (lambda step: lambda *a, **k: steps.append(1) or step(*a, **k))(optimizer.step)
-    assert model.fit_rain(1, rainy, clean, None)
-    assert len(steps) == 2 * 8  # rain_updates - 1 steps of each rain optimizer
+    model.pending_rain_fit = RainFitInputs(1, rainy, clean, None)
+    after[0].run_callback_at_location(11, TrainingCallbackLocation.AFTER_TRAIN_ITERATION)
+    assert model.pending_rain_fit is None  # consumed
+    assert len(steps) == 2 * 8  # rain_updates - 1 steps of each of the trainer's rain optimizers
     assert view_loss(model, 1, rainy, clean) < 0.95 * before  # the fit moved towards this view's rain
-    assert all(p.grad is None for p in model.predictor.parameters())  # the joint step starts from clean gradients
+    assert all(p.grad is None for p in model.predictor.parameters())  # the next step starts from clean gradients
     assert not torch.equal(model.predictor.generator.to_map.weight, weights)
     assert not model.predictor.latents.weight.requires_grad  # the latents still move in the E-step only
+    assert optimizers.optimizers["rain_generator"].state_dict()["state"]  # Adam state the trainer checkpoints
 
 
-def test_joint_step_uses_the_refreshed_rain_and_backpropagates() -> None:
+def test_view_reaches_the_loss_through_the_outputs() -> None:
     from nerfstudio.cameras.cameras import Cameras
 
     model = make_model(rain_updates=3)
-    model.optimizers = rain_optimizers(model)
+    model.optimizers = rain_optimizers(model).optimizers  # what splatfacto's before-step callback hands the strategy
     model.step = 50  # stage 2
     c2w = torch.eye(4)[:3].clone()
     c2w[2, 3] = 3.0  # looking at the seed points down -z
     camera = Cameras(camera_to_worlds=c2w[None], fx=14.0, fy=14.0, cx=SIZE / 2, cy=SIZE / 2, width=SIZE, height=SIZE, metadata={"cam_idx": 2})
     outputs = model(camera)
-    first_rain = outputs["rain"].detach().clone()
+    assert outputs[RAIN_VIEW_KEY].tolist() == [2]
     batch = {"image": torch.rand(SIZE, SIZE, 3)}
     loss_dict = model.get_loss_dict(outputs, batch)
-    assert not torch.equal(outputs["rain"].detach(), first_rain)  # predicted again after the extra updates
-    sum(loss_dict.values()).backward()  # the graph is the refreshed rain's (no in-place-modified parameters in it)
-    assert model.predictor.generator.to_map.weight.grad is not None
+    assert model.pending_rain_fit is not None and model.pending_rain_fit.view == 2
+    assert not model.pending_rain_fit.clean.requires_grad
+    sum(loss_dict.values()).backward()
+    assert model.predictor.generator.to_map.weight.grad is not None  # the joint step trains the rain net too
+    del outputs[RAIN_VIEW_KEY]  # a render that is no training view: no rain fit after the step
+    model.get_loss_dict(outputs, batch)
+    assert model.pending_rain_fit is None
+
+
+def test_rain_state_is_in_the_model_state_dict() -> None:
+    """What a resumed run needs besides the trainer's optimizers: latents, scene state, running angle."""
+    keys = set(make_model(rain_updates=2).state_dict())
+    assert {"predictor.latents.weight", "predictor.state", "rain_angle_state"} <= keys
