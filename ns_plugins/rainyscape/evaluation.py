@@ -6,7 +6,7 @@
 - ``train_view_metrics`` / ``rainy_input_metrics``: PSNR/SSIM of those renders / of the rainy
   inputs themselves against gt/clean.
 - ``rain_angle_error_deg``: the model's rain angle estimate against gt/scene.json's.
-- ``rain_layer_error``: the predicted rain layers of the training views against gt/rain.
+- ``rain_layer_error``: the predicted rain layers of the training views against gt/rain (- gt/rain_dark).
 """
 
 from __future__ import annotations
@@ -83,10 +83,17 @@ def rain_angle_error_deg(estimate_rad: Optional[float], data: Path) -> float:
     return math.degrees(angle_difference(estimate_rad, math.radians(true_rain_angle_deg(data))))
 
 
+def true_rain(data: Path, stem: str) -> torch.Tensor:
+    """The additive rain R_true = Y - B [H, W, 3] of training view ``stem``: gt/rain minus gt/rain_dark where that exists."""
+    rain = load_rgb(Path(data) / f"gt/rain/{stem}.png")
+    dark = Path(data) / f"gt/rain_dark/{stem}.png"
+    return rain - load_rgb(dark) if dark.is_file() else rain
+
+
 def rain_layer_error(pipeline, data: Path) -> Dict[str, float]:
     """Mean |R - R_true| of the predicted rain layers over the training views, and mean |R_true| (the error of R = 0)."""
     stems = train_stems(pipeline)
-    truth = [load_rgb(Path(data) / f"gt/rain/{s}.png") for s in stems]
+    truth = [true_rain(Path(data), s) for s in stems]
     predicted = [rain if rain is not None else torch.zeros_like(t) for (_, rain), t in zip(render_train_views(pipeline), truth)]
     return {
         "rain_l1": float(np.mean([float((p - t).abs().mean()) for p, t in zip(predicted, truth)])),
