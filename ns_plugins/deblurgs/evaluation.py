@@ -3,6 +3,9 @@
 - ``blurry_input_metrics``: the blurry training photos vs their sharp mid-exposure images.
 - ``train_view_metrics``: a trained pipeline's renders of the training views (deblurgs: at the
   estimated mid-exposure pose; any other method: at the dataset pose) vs the sharp images.
+- ``laplacian_variance`` and ``no_reference_metrics``: for captures without sharp ground truth,
+  the sharpness of the training-view renders against the photos', and the PSNR of the renders
+  blurred again along the learned trajectories against the photos (fidelity to the input).
 - ``trajectory_rotation_error``: mean angle between the estimated sub-frame poses and the true
   path at the exposure times they stand for (the better of the two time directions: a blur does
   not say which way the camera moved), after removing the reconstruction's global rotation, and raw.
@@ -23,6 +26,7 @@ import torch
 from PIL import Image
 
 from ns_plugins.data import metrics
+from ns_plugins.deblurgs.blur import synthesize_blur
 from ns_plugins.deblurgs.simulate import path_poses
 from ns_plugins.deblurgs.trajectory import rotation_angle_deg
 from ns_plugins.splat.model import viewmats_from_camera_to_worlds
@@ -68,6 +72,50 @@ def render_train_views(pipeline) -> List[torch.Tensor]:
         r = model.render_gaussians(viewmats_from_camera_to_worlds(poses[i : i + 1]), Ks, int(cam.width.item()), int(cam.height.item()))
         out.append(torch.clamp(r.rgb + (1 - r.alpha) * background, 0, 1)[0].cpu())
     return out
+
+
+@torch.no_grad()
+def render_reblurred_train_views(pipeline) -> List[torch.Tensor]:
+    """Renders [H, W, 3] of every training view as the model explains its photo: deblurgs' blur of
+    its sub-frames along the learned trajectory (background composited per sub-frame); any other
+    method's render at the dataset pose."""
+    model = pipeline.model
+    if not hasattr(model, "trajectory"):
+        return render_train_views(pipeline)
+    cameras = pipeline.datamanager.train_dataset.cameras.to(model.device)
+    background = model.background_color.to(model.device)
+    idx = torch.arange(model.num_train_data, device=model.device)
+    poses = model.trajectory.poses(model.train_camera_to_worlds, idx)  # [B, N, 3, 4]
+    out = []
+    for i in range(len(cameras)):
+        cam = cameras[i : i + 1]
+        Ks = cam.get_intrinsics_matrices().reshape(1, 3, 3).expand(poses.shape[1], 3, 3)
+        r = model.render_gaussians(viewmats_from_camera_to_worlds(poses[i]), Ks, int(cam.width.item()), int(cam.height.item()))
+        subframes = torch.clamp(r.rgb + (1 - r.alpha) * background, 0, 1)
+        out.append(synthesize_blur(subframes, model.config.blur_gamma).cpu())
+    return out
+
+
+def laplacian_variance(rgb: torch.Tensor) -> float:
+    """Sharpness of an image [H, W, 3] in [0, 1]: variance of the 4-neighbour Laplacian of its
+    grey levels in 0..255 (OpenCV's ``Laplacian(ksize=1).var()``), over interior pixels."""
+    grey = (rgb[..., :3] @ torch.tensor([0.299, 0.587, 0.114], dtype=rgb.dtype)) * 255.0
+    lap = grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:] - 4 * grey[1:-1, 1:-1]
+    return float(lap.var())
+
+
+def no_reference_metrics(pipeline) -> Dict[str, float]:
+    """Training views of a capture without sharp ground truth: mean Laplacian variance of the sharp
+    renders (deblurgs: mid-exposure) and of the photos, PSNR of the renders and of the re-blurred
+    renders against the photos."""
+    photos = [read_image(Path(p)) for p in pipeline.datamanager.train_dataparser_outputs.image_filenames]
+    sharp, reblurred = render_train_views(pipeline), render_reblurred_train_views(pipeline)
+    return {
+        "render_laplacian_var": float(np.mean([laplacian_variance(r) for r in sharp])),
+        "photo_laplacian_var": float(np.mean([laplacian_variance(p) for p in photos])),
+        "render_psnr_vs_photo": mean_metrics(sharp, photos)["psnr"],
+        "reblurred_psnr_vs_photo": mean_metrics(reblurred, photos)["psnr"],
+    }
 
 
 def train_view_metrics(pipeline, data: Path) -> Dict[str, float]:

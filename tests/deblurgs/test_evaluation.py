@@ -54,3 +54,13 @@ def test_a_perfect_equal_weight_fit_scores_zero(tmp_path: Path) -> None:
     assert errors["subframe_rotation_error_deg"] < 1e-5 and errors["mid_rotation_error_deg"] < 1e-5
     # at the curve parameters 0, 1/4, ..., 1 the sub-frames are 0.1, 0.05, 0, 0.05, 0.1 of the exposure off
     assert abs(errors["subframe_rotation_error_at_curve_times_deg"] - 0.06 * math.degrees(0.14)) < 1e-3
+
+
+def test_laplacian_variance_falls_with_blur() -> None:
+    """The no-reference sharpness measure: a box-blurred copy of a textured image scores lower, a flat image zero."""
+    from ns_plugins.deblurgs.evaluation import laplacian_variance
+
+    sharp = torch.rand(40, 50, 3, generator=torch.Generator().manual_seed(0))
+    blurred = torch.nn.functional.avg_pool2d(sharp.permute(2, 0, 1)[None], 5, 1, 2, count_include_pad=False)[0].permute(1, 2, 0)
+    assert laplacian_variance(torch.full((8, 8, 3), 0.5)) == 0.0
+    assert laplacian_variance(blurred) < 0.2 * laplacian_variance(sharp)
