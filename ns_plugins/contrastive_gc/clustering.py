@@ -1,25 +1,33 @@
 """Clustering Gaussians by their segmentation feature, and 2D masks from rendered features.
 
-Labels: 0 = no object, 1..K = clusters. HDBSCAN (default) needs no cluster count; k-means takes
-k. Both fit on a sample of the unit features (Euclidean distance on unit vectors orders pairs as
-cosine similarity does) of the Gaussians that are opaque and, when their visibility is given,
-render at least ``min_visibility`` pixels of the training views (see ``visibility.py``: unseen
-Gaussians keep untrained features that form spurious clusters or bridge real ones); clusters
-whose centres nearly coincide are merged, and then every Gaussian and every pixel goes to its
-most similar centre. ``argmax`` is for the naive raw-id baseline, whose features are class logits.
+Labels: 0 = no object, 1..K = clusters. ``auto`` (default) chooses K from the data: for every K in a
+range, an average-linkage cut refined by spherical k-means; the K with the highest silhouette
+(cosine) wins;
+the range starts at the typical number of segments a training view labels (a view rarely shows
+more objects than the scene has; merges and missing objects only lower it) and never at 1 when
+views label 3 or more segments. ``hdbscan`` needs no K either (density leaves, kept for
+comparison); ``kmeans`` takes K. All fit on a sample of the unit features (Euclidean distance on
+unit vectors orders pairs as cosine similarity does) of the Gaussians that are opaque and, when
+their visibility is given, render at least ``min_visibility`` pixels of the training views (see
+``visibility.py``: unseen Gaussians keep untrained features that form spurious clusters or bridge
+real ones); clusters whose centres nearly coincide are merged, and then every Gaussian and every
+pixel goes to its most similar centre. ``argmax`` is for the naive raw-id baseline, whose
+features are class logits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Optional
+from dataclasses import dataclass, field
+from typing import Dict, Literal, Optional, Sequence
 
 import numpy as np
 import torch
 
 from ns_plugins.contrastive_gc.features import normalize
 
-Method = Literal["hdbscan", "kmeans", "argmax"]
+Method = Literal["auto", "hdbscan", "kmeans", "argmax"]
+DEFAULT_MAX_CLUSTERS = 20
+"""Largest K ``auto`` tries when no mask statistics bound it."""
 
 
 @dataclass(frozen=True)
@@ -33,14 +41,95 @@ class Clustering:
     method: str
     min_similarity: float = 0.0
     """Gaussians/pixels less similar than this to every centre get 0."""
+    choice: Dict = field(default_factory=dict)
+    """Why this many clusters (``auto``: the K range, its source and the silhouette of every K)."""
+    trained: Optional[np.ndarray] = None
+    """[N] bool: Gaussians whose features the loss shaped (seen on labelled training pixels), or None
+    (unknown). Pixels rendered mostly by the others get 0 (see :func:`label_pixels`)."""
 
     @property
     def num_clusters(self) -> int:
         return int(self.labels.max(initial=0))
 
 
+def mask_segment_counts(segment_maps: Sequence[np.ndarray], min_pixels: int = 1) -> np.ndarray:
+    """Number of segments (ids > 0 with at least ``min_pixels`` pixels) in each view's map [H, W] -> [V]."""
+    counts = []
+    for seg in segment_maps:
+        ids, sizes = np.unique(np.asarray(seg).reshape(-1), return_counts=True)
+        counts.append(int(((ids > 0) & (sizes >= min_pixels)).sum()))
+    return np.asarray(counts, dtype=np.int64)
+
+
+def cluster_range(segment_counts: Optional[np.ndarray], max_clusters: Optional[int] = None) -> tuple[int, int, str]:
+    """(smallest K, largest K, why) for ``auto`` from the per-view segment counts [V] (None: no masks)."""
+    if segment_counts is None or len(segment_counts) == 0:
+        top = max_clusters or DEFAULT_MAX_CLUSTERS
+        return 2, top, f"no mask statistics: K from 2 to {top}"
+    typical, most = int(np.median(segment_counts)), int(segment_counts.max())
+    low = max(2, typical)
+    top = max_clusters or max(low + 4, 2 * most)
+    why = (f"training views label {typical} segments (median; max {most}, {len(segment_counts)} views): "
+           f"K from {low} (a view rarely shows more objects than the scene has) to {top}")
+    return low, max(low, top), why
+
+
+def spherical_kmeans(x: np.ndarray, centers: np.ndarray, iterations: int = 10) -> np.ndarray:
+    """Lloyd iterations on unit features x [S, E] from unit centres [K, E] -> labels [S] (empty clusters dropped)."""
+    labels = np.zeros(len(x), dtype=np.int64)
+    for _ in range(iterations):
+        labels = (x @ centers.T).argmax(1)
+        kept = np.unique(labels)
+        centers = np.stack([x[labels == k].mean(0) for k in kept])
+        centers /= np.linalg.norm(centers, axis=1, keepdims=True).clip(1e-6)
+    return (x @ centers.T).argmax(1)
+
+
+def choose_num_clusters(x: np.ndarray, low: int, high: int, seed: int, sample: int = 2000, min_fraction: float = 0.005) -> tuple[np.ndarray, dict]:
+    """Cluster unit features x [S, E] into the K in [low, high] with the highest silhouette (cosine).
+
+    Each K: the average-linkage (cosine) tree of a sample cut into K clusters, clusters under
+    ``min_fraction`` of the sample dropped (outliers, not objects), then spherical k-means on all
+    of x from their centres. The tree finds small well-separated groups that k-means++ seeding
+    misses; k-means then fixes the tree's greedy merges.
+
+    Returns:
+        raw labels [S] of the chosen clustering, and {"silhouette": {K: score}, "chosen": K}.
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from sklearn.metrics import silhouette_score
+
+    idx = np.random.default_rng(seed).choice(len(x), size=min(sample, len(x)), replace=False)
+    xs = x[idx]
+    tree = linkage(xs, method="average", metric="cosine")
+    min_size = max(3, int(min_fraction * len(xs)))
+    scores: dict[int, float] = {}
+    fits: dict[int, np.ndarray] = {}
+    for k in range(max(2, low), min(high, len(xs) - 1) + 1):
+        cut = fcluster(tree, k, criterion="maxclust")
+        ids, sizes = np.unique(cut, return_counts=True)
+        big = ids[sizes >= min_size]
+        if len(big) < 2:
+            continue
+        centers = np.stack([xs[cut == i].mean(0) for i in big])
+        centers /= np.linalg.norm(centers, axis=1, keepdims=True).clip(1e-6)
+        labels = spherical_kmeans(x, centers)
+        found = len(np.unique(labels))
+        if found < max(2, low) or found in scores:  # a cut whose small clusters were dropped repeats a smaller K
+            continue
+        scores[found] = float(silhouette_score(xs, labels[idx], metric="cosine"))
+        fits[found] = labels
+    if not scores:  # no cut of the tree holds `low` clusters of any size: k-means has to
+        from sklearn.cluster import KMeans
+
+        k = max(2, min(low, len(x)))
+        return KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(x), {"silhouette": {}, "chosen": k, "fallback": "k-means"}
+    chosen = max(scores, key=lambda k: scores[k])
+    return fits[chosen], {"silhouette": {str(k): round(v, 4) for k, v in sorted(scores.items())}, "chosen": chosen}
+
+
 def _fit_labels(x: np.ndarray, method: str, num_clusters: Optional[int], min_cluster_size: int, seed: int) -> np.ndarray:
-    """Raw cluster labels [S] (-1 = noise) of unit features x [S, E]."""
+    """Raw cluster labels [S] (-1 = noise) of unit features x [S, E] for ``hdbscan`` or ``kmeans``."""
     if method == "kmeans":
         from sklearn.cluster import KMeans
 
@@ -73,7 +162,7 @@ def merge_close_centers(centers: np.ndarray, sizes: np.ndarray, merge_similarity
 def cluster_gaussians(
     features: torch.Tensor,
     opacities: torch.Tensor,
-    method: Method = "hdbscan",
+    method: Method = "auto",
     num_clusters: Optional[int] = None,
     min_cluster_size: Optional[int] = None,
     min_opacity: float = 0.1,
@@ -82,18 +171,23 @@ def cluster_gaussians(
     max_fit: int = 5000,
     merge_similarity: float = 0.9,
     min_similarity: float = 0.0,
+    segment_counts: Optional[np.ndarray] = None,
+    max_clusters: Optional[int] = None,
     seed: int = 0,
 ) -> Clustering:
     """One label per Gaussian from features [N, E] and activated opacities [N].
 
     Args:
-        method: ``hdbscan`` (no k), ``kmeans`` (needs num_clusters) or ``argmax`` (features are logits).
+        method: ``auto`` (K chosen from the data; ``num_clusters`` overrides it), ``hdbscan`` (no K),
+            ``kmeans`` (needs num_clusters) or ``argmax`` (features are logits).
         min_cluster_size: HDBSCAN's; default 2% of the fitted sample (at least 5).
         min_opacity: only Gaussians at least this opaque are fitted (all are labelled).
         visibility: [N] summed blend weight of each Gaussian over the training views (pixels), or None.
         min_visibility: with ``visibility``, only Gaussians rendering at least this many pixels are fitted.
         max_fit: at most this many Gaussians are fitted (a random sample).
-        merge_similarity: clusters whose unit centres are more similar are merged.
+        merge_similarity: HDBSCAN clusters whose unit centres are more similar are merged.
+        segment_counts: [V] segments labelled in each training view (``mask_segment_counts``), for ``auto``.
+        max_clusters: largest K ``auto`` tries (default: from ``segment_counts``, else 20).
     """
     feats = features.detach().float().cpu()
     if method == "argmax":
@@ -107,19 +201,39 @@ def cluster_gaussians(
         visible = np.arange(len(unit))
     rng = np.random.default_rng(seed)
     fit_idx = rng.choice(visible, size=min(max_fit, len(visible)), replace=False)
-    size = min_cluster_size or max(5, len(fit_idx) // 50)
-    raw = _fit_labels(unit[fit_idx], method, num_clusters, size, seed)
+    x = unit[fit_idx]
+    choice: dict = {"fitted_gaussians": int(len(fit_idx))}
+    if method == "auto" and num_clusters:
+        method, choice["reason"] = "kmeans", f"--num-clusters {num_clusters} given"
+    if method == "auto":
+        low, high, why = cluster_range(segment_counts, max_clusters)
+        if segment_counts is not None and len(segment_counts) and int(np.max(segment_counts)) <= 1:
+            raw, choice["reason"] = np.zeros(len(x), dtype=np.int64), "no training view labels more than one segment: 1 cluster"
+        else:
+            raw, scores = choose_num_clusters(x, low, high, seed)
+            choice.update(scores)
+            choice["reason"] = f"{why}; K = {scores['chosen']} has the highest silhouette (cosine)"
+        if segment_counts is not None and len(segment_counts):
+            choice["segments_per_view"] = {"median": float(np.median(segment_counts)), "min": int(np.min(segment_counts)), "max": int(np.max(segment_counts))}
+    else:
+        size = min_cluster_size or max(5, len(fit_idx) // 50)
+        raw = _fit_labels(x, method, num_clusters, size, seed)
+        if method == "kmeans" and "reason" not in choice:
+            choice["reason"] = f"k-means with the given K = {num_clusters}"
     ids = sorted(set(int(r) for r in raw) - {-1})
     if not ids:  # everything is noise: one cluster
         raw, ids = np.zeros(len(fit_idx), dtype=np.int64), [0]
-    centers = np.stack([unit[fit_idx][raw == i].mean(0) for i in ids])
+    centers = np.stack([x[raw == i].mean(0) for i in ids])
     sizes = np.array([(raw == i).sum() for i in ids])
     centers /= np.linalg.norm(centers, axis=1, keepdims=True).clip(1e-6)
-    group = merge_close_centers(centers, sizes, merge_similarity)
-    merged = np.stack([(centers[group == g] * sizes[group == g, None]).sum(0) for g in range(group.max() + 1)])
-    merged /= np.linalg.norm(merged, axis=1, keepdims=True).clip(1e-6)
-    result = Clustering(labels=np.zeros(len(unit), np.int32), centers=merged.astype(np.float32), method=method, min_similarity=min_similarity)
-    return Clustering(labels=assign(unit, result), centers=result.centers, method=method, min_similarity=min_similarity)
+    if method == "hdbscan":  # HDBSCAN's leaves over-split; a K the user or the silhouette chose stays
+        group = merge_close_centers(centers, sizes, merge_similarity)
+        centers = np.stack([(centers[group == g] * sizes[group == g, None]).sum(0) for g in range(group.max() + 1)])
+        centers /= np.linalg.norm(centers, axis=1, keepdims=True).clip(1e-6)
+        choice["reason"] = f"HDBSCAN leaves (min cluster size {size}) merged above cosine {merge_similarity}: {len(centers)} clusters"
+    result = Clustering(labels=np.zeros(len(unit), np.int32), centers=centers.astype(np.float32), method=method, min_similarity=min_similarity)
+    trained = None if visibility is None else fit_mask
+    return Clustering(assign(unit, result), result.centers, method, min_similarity, choice, trained)
 
 
 def assign(unit_features: np.ndarray, clustering: Clustering) -> np.ndarray:
@@ -130,12 +244,26 @@ def assign(unit_features: np.ndarray, clustering: Clustering) -> np.ndarray:
     return labels
 
 
-def label_pixels(features: torch.Tensor, accumulation: torch.Tensor, clustering: Clustering, min_alpha: float = 0.5) -> np.ndarray:
-    """2D mask [H, W] int32 of rendered features [H, W, E]; pixels with accumulation below min_alpha get 0."""
+def label_pixels(
+    features: torch.Tensor,
+    accumulation: torch.Tensor,
+    clustering: Clustering,
+    min_alpha: float = 0.5,
+    trained_weight: Optional[torch.Tensor] = None,
+) -> np.ndarray:
+    """2D mask [H, W] int32 of rendered features [H, W, E].
+
+    Pixels with accumulation below ``min_alpha`` get 0, and so do pixels where Gaussians the loss
+    never shaped (``trained_weight`` [H, W, 1]: the rendered weight of ``clustering.trained`` ones)
+    make up less than half the accumulation: their features are random, not an object's.
+    """
     feats = features.detach().float().cpu()
     if clustering.method == "argmax":
         labels = feats.argmax(-1).numpy().astype(np.int32)
     else:
         labels = assign(normalize(feats).numpy(), clustering)
-    labels[accumulation.detach().cpu().numpy().reshape(labels.shape) < min_alpha] = 0
+    alpha = accumulation.detach().cpu().numpy().reshape(labels.shape)
+    labels[alpha < min_alpha] = 0
+    if trained_weight is not None:
+        labels[trained_weight.detach().cpu().numpy().reshape(labels.shape) < 0.5 * alpha] = 0
     return labels

@@ -1,7 +1,7 @@
 """``ns-cgc-segment``: cluster a trained contrastive-gc model; masks, one PLY per object, labels.
 
     ns-cgc-segment --load-config outputs/.../config.yml --output-dir seg/ [--split train|test]
-        [--method hdbscan|kmeans --num-clusters K] [--camera-path-filename path.json]
+        [--num-clusters K] [--method auto|hdbscan|kmeans] [--camera-path-filename path.json]
 
 writes
 
@@ -10,7 +10,9 @@ writes
     seg/objects/<id>.ply         the Gaussians of cluster <id> (3DGS PLY + seg_feature_*)
     seg/labels.npy               int32 [N], the cluster id of every Gaussian (0 = no object)
     seg/centers.npy              float32 [K, E] unit feature centre of clusters 1..K
-    seg/summary.json             clusters, Gaussians per cluster, settings
+    seg/summary.json             clusters, Gaussians per cluster, settings, and why this many
+                                 clusters (``choice``: segments per training view, the K range,
+                                 the silhouette of each K)
 """
 
 from __future__ import annotations
@@ -23,9 +25,10 @@ from typing import List, Literal, Optional, Tuple
 import numpy as np
 import torch
 
-from ns_plugins.contrastive_gc.clustering import Clustering, cluster_gaussians, label_pixels
+from ns_plugins.contrastive_gc.clustering import Clustering, cluster_gaussians, label_pixels, mask_segment_counts
+from ns_plugins.contrastive_gc.datamanager import SEGMENTS_KEY
 from ns_plugins.contrastive_gc.export import gaussian_columns, write_gaussian_ply
-from ns_plugins.contrastive_gc.visibility import blend_weight_sums
+from ns_plugins.contrastive_gc.visibility import blend_weight_sums, render_channels
 from ns_plugins.data import writer
 from ns_plugins.data.errors import DataError, exits_on_data_error
 
@@ -43,9 +46,12 @@ class SegmentArgs:
     camera_path_filename: Optional[Path] = None
     """A nerfstudio camera path (ns-render's JSON): masks for its cameras instead of a split."""
     method: Literal["auto", "hdbscan", "kmeans", "argmax"] = "auto"
-    """Clustering; auto = hdbscan, or argmax for a raw-id-cross-entropy model."""
+    """Clustering; auto chooses the number of clusters from the data (the segments the training
+    views label, then the silhouette; see clustering.py), or argmax for a raw-id-cross-entropy model."""
     num_clusters: Optional[int] = None
-    """k for k-means."""
+    """Number of clusters (k-means); overrides auto's choice."""
+    max_clusters: Optional[int] = None
+    """Largest number of clusters auto tries (default: twice the most segments a training view labels)."""
     min_cluster_size: Optional[int] = None
     """HDBSCAN's minimum cluster size (default: 2% of the fitted Gaussians)."""
     min_opacity: float = 0.1
@@ -60,14 +66,26 @@ class SegmentArgs:
     seed: int = 0
 
 
-def cluster_model(model, args: SegmentArgs, train_cameras=None) -> Clustering:
-    """Clustering of ``model``'s Gaussians as ``args`` says; ``train_cameras`` give the visibility."""
+def training_segments(pipeline) -> List[Optional[torch.Tensor]]:
+    """Segment map [H, W] of each training view (None where it has none), as the datamanager loaded them."""
+    return [entry.get(SEGMENTS_KEY) for entry in pipeline.datamanager.cached_train]
+
+
+def cluster_model(model, args: SegmentArgs, train_cameras=None, train_segments: Optional[List] = None) -> Clustering:
+    """Clustering of ``model``'s Gaussians as ``args`` says.
+
+    ``train_cameras`` give the visibility; ``train_segments`` (per training view [H, W] ids) restrict
+    it to labelled pixels and give auto the number of segments each view labels.
+    """
     method = args.method
-    if method == "auto":
-        method = "argmax" if model.config.segmentation_loss == "raw-id-cross-entropy" else "hdbscan"
-    visibility = None
+    if method == "auto" and model.config.segmentation_loss == "raw-id-cross-entropy":
+        method = "argmax"
+    visibility, counts = None, None
+    if train_segments is not None and method != "argmax":
+        counts = mask_segment_counts([s.cpu().numpy() for s in train_segments if s is not None], model.config.min_mask_pixels)
     if method != "argmax" and args.min_visibility > 0 and train_cameras is not None:
-        visibility = blend_weight_sums(model, train_cameras, args.visibility_views)
+        weights = None if train_segments is None else [None if s is None else (s > 0).float() for s in train_segments]
+        visibility = blend_weight_sums(model, train_cameras, args.visibility_views, weights)
     return cluster_gaussians(
         model.seg_features,
         torch.sigmoid(model.opacities).reshape(-1),
@@ -77,6 +95,8 @@ def cluster_model(model, args: SegmentArgs, train_cameras=None) -> Clustering:
         min_opacity=args.min_opacity,
         visibility=visibility,
         min_visibility=args.min_visibility,
+        segment_counts=counts,
+        max_clusters=args.max_clusters,
         seed=args.seed,
     )
 
@@ -96,11 +116,17 @@ def views_to_label(pipeline, split: str, camera_path: Optional[Path]) -> List[Tu
 
 
 def segment_views(model, views: List[Tuple[str, object]], clustering: Clustering, min_alpha: float) -> dict:
-    """stem -> mask [H, W] int32 for each view."""
+    """stem -> mask [H, W] int32 for each view (features and the weight of trained Gaussians in one pass)."""
     masks = {}
+    trained = None if clustering.trained is None else torch.from_numpy(clustering.trained).to(model.device)
     for stem, camera in views:
-        rendered = model.render_features(camera.to(model.device))
-        masks[stem] = label_pixels(rendered["features"], rendered["accumulation"], clustering, min_alpha)
+        camera = camera.to(model.device)
+        with torch.no_grad():
+            channels = model.seg_features if trained is None else torch.cat([model.seg_features, trained[:, None].float()], 1)
+            rendered, alpha = render_channels(model, camera, channels)
+        features = rendered[..., : model.seg_features.shape[1]]
+        trained_weight = None if trained is None else rendered[..., -1:]
+        masks[stem] = label_pixels(features, alpha, clustering, min_alpha, trained_weight)
     return masks
 
 
@@ -119,7 +145,10 @@ def write_outputs(model, clustering: Clustering, masks: dict, output_dir: Path, 
             continue
         write_gaussian_ply(output_dir / "objects" / f"{cluster}.ply", gaussian_columns(model, rows))
         counts[str(cluster)] = int(len(rows))
-    summary = {"num_clusters": len(counts), "gaussians_per_cluster": counts, "unlabelled_gaussians": int((labels == 0).sum()), "views": sorted(masks), "settings": settings}
+    summary = {
+        "num_clusters": len(counts), "choice": clustering.choice, "gaussians_per_cluster": counts,
+        "unlabelled_gaussians": int((labels == 0).sum()), "views": sorted(masks), "settings": settings,
+    }
     writer.write_json(output_dir / "summary.json", summary)
     return summary
 
@@ -135,10 +164,11 @@ def main(args: SegmentArgs) -> dict:
     if not hasattr(model, "seg_features"):
         raise DataError(args.load_config, "not a contrastive-gc run (its model has no segmentation features)")
     model.eval()
-    clustering = cluster_model(model, args, pipeline.datamanager.train_dataset.cameras)
+    clustering = cluster_model(model, args, pipeline.datamanager.train_dataset.cameras, training_segments(pipeline))
     masks = segment_views(model, views_to_label(pipeline, args.split, args.camera_path_filename), clustering, args.min_alpha)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(args).items()}
     summary = write_outputs(model, clustering, masks, args.output_dir, settings)
+    print(clustering.choice.get("reason", ""))
     print(f"{summary['num_clusters']} clusters over {len(clustering.labels)} Gaussians; {len(masks)} masks in {args.output_dir / 'masks'}, objects in {args.output_dir / 'objects'}, labels in {args.output_dir / 'labels.npy'}")
     return summary
 

@@ -57,7 +57,7 @@ class SegmentationControls(nn.Module):
         self.clustering: Optional[Clustering] = None
         self.selected_feature: Optional[torch.Tensor] = None
         self.viewer_control = ViewerControl()
-        self.cluster_button = ViewerButton("Cluster Gaussians (HDBSCAN)", cb_hook=self._on_cluster)
+        self.cluster_button = ViewerButton("Cluster Gaussians", cb_hook=self._on_cluster)
         self.threshold_slider = ViewerSlider("Selection similarity", 0.85, 0.0, 1.0, 0.01, hint="cosine similarity to the clicked object's feature")
         self.select_button = ViewerButton("Select object (then click)", cb_hook=self._on_select_mode)
         self.export_path = ViewerText("Selection PLY", "selection.ply", hint="file the export button writes")

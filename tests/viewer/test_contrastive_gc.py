@@ -11,7 +11,7 @@ from tests.viewer.browser import Browser
 from tests.viewer.conftest import assert_matches, save_screenshot, wait_for_frame
 
 METHOD = "contrastive-gc"
-CONTROLS = ("Cluster Gaussians (HDBSCAN)", "Selection similarity", "Select object (then click)", "Selection PLY", "Export selection")
+CONTROLS = ("Cluster Gaussians", "Selection similarity", "Select object (then click)", "Selection PLY", "Export selection")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_segmentation_controls(config: Path, browser: Browser, show, screenshot_
 
     pca = show_output(browser, viewer, "seg_pca", rgb)
 
-    browser.click_button("Cluster Gaussians (HDBSCAN)")
+    browser.click_button("Cluster Gaussians")
     browser.wait(lambda: controls.clustering is not None, "the clustering", 60)
     show_output(browser, viewer, "seg_clusters", pca)
     save_screenshot(browser, screenshot_dir, METHOD)
