@@ -22,7 +22,11 @@ from ns_plugins.contrastive_gc.features import FEATURE_KEY, initial_features, pc
 from ns_plugins.contrastive_gc.spatial_loss import spatial_regularization
 from ns_plugins.contrastive_gc.viewer import SegmentationControls
 from ns_plugins.splat.model import PortableSplatModel, PortableSplatModelConfig
-from ns_plugins.splat.schedule import REFERENCE_STEPS
+from ns_plugins.splat.schedule import scaled_interval
+
+AUTHORS_CONTRASTIVE_EVERY = 50
+AUTHORS_SPATIAL_EVERY = 100
+"""The authors' loss intervals, in steps of a 30k-step run."""
 
 
 @dataclass
@@ -39,23 +43,16 @@ class ContrastiveGCModelConfig(PortableSplatModelConfig):
     """Weight of the contrastive clustering loss."""
     min_mask_pixels: int = 100
     """Masks with fewer pixels (at full resolution) are ignored."""
-    contrastive_every: int = 50
-    """Contrastive loss every this many steps of a 30k-step run (scaled to the run's length, at least 1)."""
-    spatial_every: int = 100
-    """Spatial regularisation every this many steps of a 30k-step run (scaled, at least 1)."""
+    contrastive_every: Optional[int] = None
+    """Contrastive loss every this many steps. None: derived from the run length (authors: 50 of 30k steps)."""
+    spatial_every: Optional[int] = None
+    """Spatial regularisation every this many steps. None: derived (authors: 100 of 30k steps)."""
     spatial_weight: float = 1.0
     """Multiplies the spatial term (whose own weights are 0.05 near / 0.15 far)."""
     spatial_samples: int = 1000
     """Gaussians sampled for the spatial term."""
     spatial_k_near: int = 2
     spatial_k_far: int = 5
-
-
-def scaled_every(every: int, run_steps: Optional[int]) -> int:
-    """A 30k-step interval scaled to a run of ``run_steps`` steps (unchanged when None), at least 1."""
-    if not run_steps:
-        return max(1, every)
-    return max(1, round(every * run_steps / REFERENCE_STEPS))
 
 
 class ContrastiveGCModel(PortableSplatModel):
@@ -84,11 +81,18 @@ class ContrastiveGCModel(PortableSplatModel):
 
     # ---- schedule ----------------------------------------------------------------------------
 
+    def derive_schedule(self) -> Dict[str, int]:
+        schedule = super().derive_schedule()
+        for name, authors in (("contrastive_every", AUTHORS_CONTRASTIVE_EVERY), ("spatial_every", AUTHORS_SPATIAL_EVERY)):
+            value = getattr(self.config, name)
+            schedule[name] = value if value is not None else scaled_interval(authors, self.total_steps)
+        return schedule
+
     def contrastive_step(self, step: int) -> bool:
-        return step % scaled_every(self.config.contrastive_every, self.config.run_steps) == 0
+        return step % self.config.contrastive_every == 0  # type: ignore[operator]  # set by derive_schedule
 
     def spatial_step(self, step: int) -> bool:
-        return step % scaled_every(self.config.spatial_every, self.config.run_steps) == 0
+        return step % self.config.spatial_every == 0  # type: ignore[operator]
 
     def extra_features(self) -> Optional[torch.Tensor]:
         """Features ride along with RGB on contrastive steps and at inference; otherwise RGB renders alone."""

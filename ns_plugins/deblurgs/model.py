@@ -29,9 +29,6 @@ from ns_plugins.deblurgs.trajectory import ExposureTrajectory, ExposureTrajector
 from ns_plugins.deblurgs.viewer import ExposureViewerControls
 from ns_plugins.splat.model import PortableSplatModel, PortableSplatModelConfig, RenderResult
 
-DEFAULT_RUN_STEPS = 30000
-
-
 @dataclass
 class DeblurGSModelConfig(PortableSplatModelConfig):
     """DeblurGS on splatfacto; defaults are the paper's (see config.py for the CPU preset)."""
@@ -67,11 +64,6 @@ class DeblurGSModel(PortableSplatModel):
         self.exposure_controls = ExposureViewerControls(self)
 
     # ---- schedule --------------------------------------------------------------------------
-
-    @property
-    def total_steps(self) -> int:
-        """Length of the run the schedules follow."""
-        return self.config.schedule_steps or self.config.run_steps or DEFAULT_RUN_STEPS
 
     def in_warmup(self, step: int) -> bool:
         return step < round(self.config.warmup_fraction * self.total_steps)

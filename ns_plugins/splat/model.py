@@ -14,18 +14,22 @@ backend elsewhere), and (4) exposes two hooks the methods need:
 from __future__ import annotations
 
 import contextlib
+import copy
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Literal, Optional, Tuple, Type, Union
 from unittest import mock
 
 import torch
+import tyro
 from nerfstudio.cameras.cameras import Cameras
+from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttributes
 from nerfstudio.models.splatfacto import RGB2SH, SplatfactoModel, SplatfactoModelConfig
 from nerfstudio.utils.rich_utils import CONSOLE
 
 from ns_plugins.splat.backend import rasterize
 from ns_plugins.splat.lpips import LazyLPIPS
-from ns_plugins.splat.schedule import scaled_schedule
+from ns_plugins.splat.schedule import SCHEDULE_FIELDS, describe_schedule, scaled_schedule, schedule_length
+from ns_plugins.splat.trainer_config import save_config_as_used
 from ns_plugins.splat.sh import eval_sh_colors
 
 
@@ -91,11 +95,26 @@ class PortableSplatModelConfig(SplatfactoModelConfig):
     _target: Type = field(default_factory=lambda: PortableSplatModel)
     rasterizer_backend: Literal["auto", "gsplat", "torch"] = "auto"
     """Rasterizer: gsplat's CUDA kernels, the pure-PyTorch backend, or auto (gsplat on CUDA tensors)."""
+    warmup_length: Optional[int] = None  # type: ignore[assignment]
+    """Steps before densification starts. None: derived from the run length (splatfacto: 500 of 30k steps)."""
+    refine_every: Optional[int] = None  # type: ignore[assignment]
+    """Steps between densification rounds. None: derived (splatfacto: 100 of 30k steps, at least 10)."""
+    resolution_schedule: Optional[int] = None  # type: ignore[assignment]
+    """Steps between doublings of the training resolution. None: derived (splatfacto: 3000 of 30k steps)."""
+    reset_alpha_every: Optional[int] = None  # type: ignore[assignment]
+    """Densification rounds between opacity resets. None: derived so that several rounds fit between
+    resets (splatfacto: 30)."""
+    sh_degree_interval: Optional[int] = None  # type: ignore[assignment]
+    """Steps between SH degree increases. None: derived (splatfacto: 1000 of 30k steps)."""
+    stop_split_at: Optional[int] = None  # type: ignore[assignment]
+    """Step at which densification stops. None: derived (splatfacto: 15000 of 30k steps)."""
+    stop_screen_size_at: Optional[int] = None  # type: ignore[assignment]
+    """Step at which screen-size splitting and culling stop. None: derived (splatfacto: 4000 of 30k steps)."""
     schedule_steps: Optional[int] = None
-    """If set, splatfacto's 30k-step schedule (warm-up, refinement, alpha resets, SH degree, resolution,
-    split stop) is rescaled to a run of this many steps. Default: the run's length (``run_steps``)."""
-    run_steps: Optional[int] = None
-    """Length of the training run, filled in by ``PortableTrainerConfig`` (None: keep splatfacto's schedule)."""
+    """Derive the unset step-schedule fields (and the methods' own step schedules) for a run of this many
+    steps instead of ``--max-num-iterations`` (30000: splatfacto's numbers)."""
+    run_steps: tyro.conf.Suppress[Optional[int]] = None
+    """The run's length (``--max-num-iterations``), recorded by ``PortableTrainerConfig``; not an option."""
     min_split_radius_px: float = 4.0
     """Screen-size splitting (before ``stop_screen_size_at``) needs a radius of at least this many pixels
     as well as ``split_screen_size`` of the rendered image (see :func:`screen_size_thresholds`)."""
@@ -108,11 +127,25 @@ class PortableSplatModel(SplatfactoModel):
 
     config: PortableSplatModelConfig
 
+    @property
+    def total_steps(self) -> int:
+        """The run length the step schedules follow (``schedule_steps``, else the run's, else 30000)."""
+        return schedule_length(self.config.schedule_steps, self.config.run_steps)
+
+    def derive_schedule(self) -> Dict[str, int]:
+        """Schedule field -> value used: the config's where set, else derived from :attr:`total_steps`.
+        Methods with run-length-derived fields of their own extend it (call super)."""
+        given = {name: getattr(self.config, name) for name in SCHEDULE_FIELDS}
+        return scaled_schedule(self.total_steps, self.num_train_data, given)
+
     def populate_modules(self) -> None:
-        steps = self.config.schedule_steps or self.config.run_steps
-        if steps:
-            for name, value in scaled_schedule(steps, self.num_train_data).items():
-                setattr(self.config, name, value)
+        schedule = self.derive_schedule()
+        given = {name: getattr(self.config, name) for name in schedule}
+        # filled on a copy: the caller's config (a registered default, a test's) keeps its Nones
+        self.config = copy.copy(self.config)
+        for name, value in schedule.items():
+            setattr(self.config, name, value)
+        CONSOLE.print(describe_schedule(schedule, given, self.total_steps), soft_wrap=True, markup=False)
         seed_rgb = None
         if self.seed_points is not None and self.seed_points[1].shape[0] > 0:
             # splatfacto moves seed colours with .cuda(): hand it none, set them below
@@ -123,6 +156,16 @@ class PortableSplatModel(SplatfactoModel):
         if seed_rgb is not None:
             self.seed_points = (self.seed_points[0], seed_rgb)
             self._set_colours_from_seed(seed_rgb)
+
+    def get_training_callbacks(self, training_callback_attributes: TrainingCallbackAttributes) -> List[TrainingCallback]:
+        """Splatfacto's callbacks; also rewrites the run's config.yml with the schedule as used.
+
+        ``ns-train`` saves config.yml before the model exists, i.e. with the unset schedule fields
+        still None; here they are resolved, so the file records what the run uses."""
+        trainer = training_callback_attributes.trainer
+        if trainer is not None:
+            save_config_as_used(trainer.config, self.config)
+        return super().get_training_callbacks(training_callback_attributes)
 
     def _set_colours_from_seed(self, rgb_uint8: torch.Tensor) -> None:
         """Initialise SH (or sigmoid colour) coefficients from seed colours [N, 3] uint8."""

@@ -16,8 +16,8 @@ from ns_plugins.contrastive_gc.config import contrastive_gc, contrastive_gc_smal
 from ns_plugins.contrastive_gc.evaluation import adjusted_rand_index, matched_miou
 from ns_plugins.contrastive_gc.export import _with_features, gaussian_columns, match_rows, read_ply_features, write_gaussian_ply
 from ns_plugins.contrastive_gc.features import FEATURE_KEY
-from ns_plugins.contrastive_gc.model import scaled_every
 from ns_plugins.contrastive_gc.visibility import blend_weight_sums
+from ns_plugins.splat.schedule import scaled_interval
 
 
 @pytest.fixture(scope="module")
@@ -186,5 +186,8 @@ def test_viewer_select_and_export(setup, tmp_path: Path):
     assert controls.export_selection(tmp_path / "sel.ply") >= 1 and (tmp_path / "sel.ply").is_file()
 
 
-def test_schedule_scales_with_run_length():
-    assert scaled_every(50, 30000) == 50 and scaled_every(50, 3000) == 5 and scaled_every(50, 300) == 1 and scaled_every(100, None) == 100
+def test_schedule_scales_with_run_length(setup):
+    assert scaled_interval(50, 30000) == 50 and scaled_interval(50, 3000) == 5 and scaled_interval(50, 300) == 1
+    _, model, _ = setup
+    assert model.config.contrastive_every == 1 and model.config.spatial_every == 1  # the preset's, as given
+    assert contrastive_gc.config.pipeline.model.contrastive_every is None  # the authors' preset: derived
