@@ -9,13 +9,14 @@ STAMP := $(VENV)/.ns-plugins-installed
 install: $(STAMP)
 
 # torch first, from the pinned versions (a CUDA build of 2.14.1 runs on the CPU too),
-# then the package; then the C++ compositing kernel of the CPU rasterizer is compiled once.
+# then the package; then the C++ compositing kernel of the CPU rasterizer is compiled once, and
+# where the system lacks them ffmpeg (for ns-render) and libusb (for open3d) are linked into the venv.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install -q -e ".[dev]"
 	$(PY) -m ns_plugins.splat.build_kernels
-	$(PY) -c "from ns_plugins.splat.native_libs import main; main()"
+	$(PY) -m ns_plugins.splat.native_libs
 	touch $(STAMP)
 
 # the deblurring demo: blurred synthetic scene -> deblurgs on CPU -> sharp video + PSNRs

@@ -1,11 +1,13 @@
 """ns-plugins: nerfstudio methods for four 2024 Gaussian-splatting papers.
 
-Importing the package applies the nerfstudio 1.1.5 / torch 2.14 compatibility fixes
-(see ``ns_plugins.splat.compat``) so that checkpoints load and video export works.
+Importing the package (nerfstudio does, for every ``ns-*`` command) only registers the numpy types
+in nerfstudio 1.1.5 checkpoints as safe for ``torch.load`` (see ``ns_plugins.splat.compat``); the
+environment fixes (ffmpeg, libusb for open3d) are made once, inside the venv, by ``make install``
+(``ns_plugins.splat.native_libs``).
 """
 
 __version__ = "0.1.0"
 
-from ns_plugins.splat import compat as _compat
+from ns_plugins.splat.compat import register_checkpoint_safe_globals as _register_checkpoint_safe_globals
 
-_compat.apply()
+_register_checkpoint_safe_globals()

@@ -19,6 +19,7 @@ import tyro
 from ns_plugins.data.errors import exits_on_data_error
 from ns_plugins.data.synth_cli import generate_dataset
 from ns_plugins.splat.evaluate import heldout_metrics, load_initial_pipeline
+from ns_plugins.splat.native_libs import venv_env
 
 
 @dataclass
@@ -40,7 +41,7 @@ def ns_command(name: str) -> str:
 
 def run(cmd: list) -> None:
     print("$ " + " ".join(map(str, cmd)), flush=True)
-    subprocess.run([str(c) for c in cmd], check=True)
+    subprocess.run([str(c) for c in cmd], check=True, env=venv_env())  # the venv's ffmpeg for ns-render
 
 
 def train_eval_render(method: str, data: Path, out: Path, steps: int, video: Path, interpolation_steps: int = 4) -> Path:

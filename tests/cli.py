@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ns_plugins.splat.native_libs import venv_env
+
 
 def ns(name: str) -> str:
     """Path of a console script (``ns-train``, ...) of the running environment."""
@@ -14,7 +16,7 @@ def ns(name: str) -> str:
 
 def run(*cmd: object, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     """Run a command; with ``check``, fail the test with the tail of its output."""
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True, env=venv_env())
     if check:
         assert proc.returncode == 0, f"{cmd[0]} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc

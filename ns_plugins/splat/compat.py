@@ -1,25 +1,19 @@
-"""Fixes that nerfstudio 1.1.5 needs on torch >= 2.6, without a GPU and offline.
+"""What nerfstudio 1.1.5 needs from this package on torch >= 2.6, at import.
 
-Applied once when ``ns_plugins`` is imported (every ``ns-*`` command imports our
-method configs through the entry points), so no site-packages file is patched.
-See DESIGN.md section 4 for the list of what breaks and why.
+Only the registration of the numpy types found in nerfstudio checkpoints happens when
+``ns_plugins`` is imported (every ``ns-*`` command imports our method configs through the entry
+points); it touches nothing outside this process. Fixes to the environment (ffmpeg, libusb) are
+made at install time by :mod:`ns_plugins.splat.native_libs`. See DESIGN.md section 4.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 import shutil
-import tempfile
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 import torch
-
-from ns_plugins.splat.native_libs import ensure_libusb_for_open3d
-
-_applied = False
 
 
 def checkpoint_safe_globals() -> list:
@@ -57,73 +51,3 @@ def ffmpeg_executable() -> Optional[str]:
         return None
     exe = imageio_ffmpeg.get_ffmpeg_exe()
     return exe if exe and Path(exe).exists() else None
-
-
-def put_ffmpeg_on_path() -> None:
-    """Make ``ffmpeg`` resolvable for ``ns-render`` (which checks ``shutil.which``) and mediapy.
-
-    Without a system ffmpeg, links imageio-ffmpeg's binary as ``ffmpeg`` in a per-user cache
-    folder and prepends that folder to ``PATH`` for this process and its children.
-    """
-    if shutil.which("ffmpeg"):
-        return
-    exe = ffmpeg_executable()
-    if exe is None:
-        return
-    for base in (Path.home() / ".cache", Path(tempfile.gettempdir())):
-        folder = base / "ns_plugins" / "bin"
-        link = folder / "ffmpeg"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            if link.resolve() != Path(exe).resolve():
-                tmp = folder / f"ffmpeg.{os.getpid()}"
-                tmp.unlink(missing_ok=True)
-                tmp.symlink_to(exe)
-                tmp.replace(link)  # atomic: concurrent imports never see a half-made link
-        except OSError:
-            continue
-        os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
-        return
-
-
-def race_free_yarn_check(check: Callable[[], bool], attempts: int = 5) -> Callable[[], bool]:
-    """viser's start-up scan of all processes (``_check_viser_yarn_running``), retried when a process
-    exits mid-scan: viser catches AccessDenied and ZombieProcess but not NoSuchProcess, so a process
-    ending at that moment crashed the viewer's start (seen once in a test run with chromium helpers)."""
-    import psutil
-
-    @functools.wraps(check)
-    def checked() -> bool:
-        for _ in range(attempts):
-            try:
-                return check()
-            except psutil.NoSuchProcess:
-                continue
-        return False  # only a `yarn start` dev client makes this True
-
-    return checked
-
-
-def guard_viser_process_scan() -> None:
-    """Install :func:`race_free_yarn_check` in viser (no-op where viser lacks the check)."""
-    try:
-        from viser import _client_autobuild
-    except ImportError:  # pragma: no cover - viser is a nerfstudio dependency
-        return
-    check = getattr(_client_autobuild, "_check_viser_yarn_running", None)
-    if check is not None and not getattr(check, "_ns_plugins_guarded", False):
-        guarded = race_free_yarn_check(check)
-        guarded._ns_plugins_guarded = True  # type: ignore[attr-defined]
-        _client_autobuild._check_viser_yarn_running = guarded
-
-
-def apply() -> None:
-    """Apply every fix once; safe to call repeatedly."""
-    global _applied
-    if _applied:
-        return
-    register_checkpoint_safe_globals()
-    put_ffmpeg_on_path()
-    ensure_libusb_for_open3d()
-    guard_viser_process_scan()
-    _applied = True
