@@ -18,7 +18,6 @@ from typing import Optional, Type
 
 import numpy as np
 import torch
-from PIL import Image
 from plyfile import PlyData
 
 from nerfstudio.cameras.cameras import CAMERA_MODEL_TO_TYPE
@@ -26,6 +25,7 @@ from nerfstudio.data.dataparsers.nerfstudio_dataparser import Nerfstudio, Nerfst
 from nerfstudio.plugins.registry_dataparser import DataParserSpecification
 
 from ns_plugins.data.errors import DataError
+from ns_plugins.data.image_checks import check_frame_images
 
 GREY = 128
 _INTRINSIC_KEYS = ("fl_x", "fl_y", "cx", "cy", "w", "h")
@@ -97,19 +97,21 @@ def frame_image_paths(meta: dict, data_dir: Path, downscale_factor: Optional[int
     return paths
 
 
-def check_images(paths: list[Path], transforms_path: Path) -> None:
-    """Each image exists and PIL recognises it; the first one is fully decoded."""
-    for i, path in enumerate(paths):
-        if not path.is_file():
-            raise DataError(path, f"image listed in {transforms_path.name} (frame {i}) does not exist")
-        try:
-            with Image.open(path) as img:
-                if i == 0:
-                    img.load()  # one full decode catches truncated data without decoding them all
-                else:
-                    img.verify()  # header and checksums only: cheap
-        except Exception as err:  # PIL raises many types (UnidentifiedImageError, OSError, SyntaxError, ...)
-            raise DataError(path, f"cannot be read as an image ({type(err).__name__}: {err})") from None
+def check_camera_spread(meta: dict, path: Path) -> None:
+    """The cameras are not all at one position (nerfstudio scales poses by their spread: a division by zero)."""
+    positions = np.array([np.asarray(f["transform_matrix"], dtype=np.float64)[:3, 3] for f in meta["frames"]])
+    if len(positions) > 1 and np.ptp(positions, axis=0).max() == 0.0:
+        raise DataError(path, f"all {len(positions)} cameras are at the same position: nerfstudio cannot scale the scene")
+
+
+def frame_image_sizes(meta: dict, downscale_factor: Optional[int]) -> list[tuple[int, int]]:
+    """(width, height) [N] each frame's camera gives its image (floored when downscaled, as nerfstudio does)."""
+    factor = downscale_factor if downscale_factor is not None and downscale_factor > 1 else 1
+    sizes = []
+    for frame in meta["frames"]:
+        width, height = (int(frame.get(k, meta.get(k))) for k in ("w", "h"))
+        sizes.append((width // factor, height // factor))
+    return sizes
 
 
 def check_masks(meta: dict, data_dir: Path, transforms_path: Path) -> None:
@@ -164,7 +166,9 @@ def validate_nerfstudio_data(data: Path, downscale_factor: Optional[int] = None,
     transforms_path, data_dir = locate_transforms(data)
     meta = load_transforms(transforms_path)
     check_frame_fields(meta, transforms_path)
-    check_images(frame_image_paths(meta, data_dir, downscale_factor), transforms_path)
+    paths = frame_image_paths(meta, data_dir, downscale_factor)
+    check_frame_images(paths, frame_image_sizes(meta, downscale_factor), transforms_path)
+    check_camera_spread(meta, transforms_path)
     if downscale_factor is None or downscale_factor == 1:
         check_masks(meta, data_dir, transforms_path)
     check_split_lists(meta, data_dir, transforms_path)

@@ -44,6 +44,7 @@ from nerfstudio.utils.rich_utils import CONSOLE
 from PIL import Image
 
 from ns_plugins.data.errors import DataError
+from ns_plugins.data.image_checks import check_frame_images
 from ns_plugins.deblurgs.colmap_points import points_in_pose_frame
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -251,6 +252,8 @@ class DeblurNerfDataParser(DataParser):
         sharp = list_images(sharp_dir) if sharp_dir.is_dir() else []
         if sharp_dir.is_dir() and len(sharp) != len(images):
             raise DataError(sharp_dir, f"{len(sharp)} sharp images but {len(images)} photos in {source}")
+        # shared checks (modes nerfstudio mis-reads, at least 2 views); sizes are taken from each file below
+        check_frame_images(images + sharp, [None] * (len(images) + len(sharp)), poses_path)
 
         if self.config.eval_mode == "all":
             idx = np.arange(len(images))

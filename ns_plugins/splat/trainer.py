@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Literal, Optional, Tuple
+from typing import Any, Literal
 
 import torch
 from nerfstudio.engine.trainer import Trainer
@@ -33,7 +33,7 @@ CHECKPOINT_NAME = re.compile(r"^step-(\d+)\.ckpt$")
 """File names nerfstudio gives checkpoints (``step-000000150.ckpt``)."""
 
 
-def checkpoint_files(folder: Path) -> List[Tuple[int, Path]]:
+def checkpoint_files(folder: Path) -> list[tuple[int, Path]]:
     """(step, path) of the checkpoints in ``folder``, oldest first; other files are ignored."""
     found = []
     for path in Path(folder).iterdir():
@@ -43,18 +43,18 @@ def checkpoint_files(folder: Path) -> List[Tuple[int, Path]]:
     return sorted(found)
 
 
-def read_checkpoint(path: Path) -> Dict[str, Any]:
+def read_checkpoint(path: Path) -> dict[str, Any]:
     """A checkpoint's saved state; a ``DataError`` naming the file when it is truncated or unreadable."""
     try:
         state = torch.load(path, map_location="cpu")
-    except Exception as err:  # truncated zips raise EOFError, RuntimeError, pickle and zipfile errors
+    except Exception as err:  # noqa: BLE001 - truncated zips raise EOFError, RuntimeError, pickle and zipfile errors
         raise DataError(path, f"truncated or unreadable checkpoint ({type(err).__name__}: {err})") from None
     if not isinstance(state, dict) or not {"step", "pipeline", "optimizers"} <= state.keys():
         raise DataError(path, "not a nerfstudio checkpoint (expected step, pipeline and optimizers)")
     return state
 
 
-def newest_readable_checkpoint(folder: Path) -> Tuple[Path, Dict[str, Any]]:
+def newest_readable_checkpoint(folder: Path) -> tuple[Path, dict[str, Any]]:
     """The newest checkpoint of ``folder`` that loads, and its state; each unreadable newer one is skipped
     with one line naming it. ``DataError`` when the folder has no readable checkpoint."""
     folder = Path(folder)
@@ -72,7 +72,7 @@ def newest_readable_checkpoint(folder: Path) -> Tuple[Path, Dict[str, Any]]:
 
 
 def check_run_paths(
-    data: Optional[Path], load_dir: Optional[Path], load_step: Optional[int], load_checkpoint: Optional[Path]
+    data: Path | None, load_dir: Path | None, load_step: int | None, load_checkpoint: Path | None
 ) -> None:
     """``DataError`` naming the flag's path when ``--data``, ``--load-dir`` (with ``--load-step``) or
     ``--load-checkpoint`` names nothing usable. Only existence: the dataparser checks the data's contents."""
@@ -102,6 +102,16 @@ class PortableTrainer(Trainer):
             super().setup(test_mode)
         except DataError as error:
             exit_with(error)
+        self._say_viewer_port()
+
+    def _say_viewer_port(self) -> None:
+        """One line when the viewer took another port than the one asked for (nerfstudio moves silently)."""
+        server = getattr(self.viewer_state, "viser_server", None)
+        if server is None or not hasattr(server, "get_port"):
+            return
+        wanted = self.config.viewer.websocket_port or self.config.viewer.websocket_port_default
+        if server.get_port() != wanted:
+            CONSOLE.print(f"viewer: port {wanted} is busy, using port {server.get_port()} (http://localhost:{server.get_port()})")
 
     def train(self) -> None:
         """Train to ``max_num_iterations`` steps in all, counting the steps of a loaded checkpoint."""
@@ -141,7 +151,7 @@ class PortableTrainer(Trainer):
         self.grad_scaler.load_state_dict(state["scalers"])
         CONSOLE.print(f"Done loading Nerfstudio checkpoint from {path}")
 
-    def _checkpoint_to_load(self) -> Optional[Path]:
+    def _checkpoint_to_load(self) -> Path | None:
         """The checkpoint file or folder to resume from (``--load-dir``/``--load-step``/``--load-checkpoint``)."""
         config = self.config
         check_run_paths(None, config.load_dir, config.load_step, config.load_checkpoint)
@@ -171,7 +181,7 @@ class PortableTrainer(Trainer):
                     old.unlink()
 
 
-def write_atomically(state: Dict[str, Any], path: Path, partial: Path) -> None:
+def write_atomically(state: dict[str, Any], path: Path, partial: Path) -> None:
     """``torch.save`` to ``partial``, flushed to disk, then renamed to ``path`` (same file system)."""
     with open(partial, "wb") as stream:
         torch.save(state, stream)
