@@ -11,6 +11,17 @@ Reported: PSNR/SSIM on sharp held-out views after test-time pose fitting (before
 on the training views' sharp ground truth (deblurgs: at its mid-exposure estimate), deblurgs'
 trajectory rotation error, and the median seconds per training step (nerfstudio's own timer, last
 half of the run). ``--write`` replaces this benchmark's section of benchmarks/RESULTS.md.
+
+    python benchmarks/bench_deblurgs.py --suite --write [--suite-scenes a,b,...]
+
+The variation suite (``SUITE``): scenes that differ in seed, view count, image size and shape,
+blur strength, path shape, translation- vs rotation-dominated blur, a share of sharp photos and
+pose noise. Per scene: splatfacto-portable on the sharp photos (upper bound) and on the blurry
+ones, deblurgs-small on the blurry ones; held-out PSNR at the given test poses and after the
+test-time pose fit, the recovered fraction (deblurgs - blurry) / (sharp - blurry) of both, and
+deblurgs' trajectory rotation error. Each scene's result is kept as JSON under the work dir, so
+scenes can be run a few at a time; the table (its own RESULTS.md section) lists per scene, median
+and worst over the scenes that have run, and names those that have not.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ import json
 import os
 import platform
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +82,37 @@ def step_cost(pipeline, repeats: int = 5) -> dict:
     return {**costs, "ratio_to_n_baseline_steps": costs["all_subframes"] / (model.trajectory.num_subframes * costs["one_subframe"])}
 
 
-def evaluate(config: Path, data: Path, pose_fit_steps: int) -> dict:
+@dataclass(frozen=True)
+class SuiteScene:
+    """One scene of the variation suite: ns-plugins-synth arguments and motion-blur options."""
+
+    name: str
+    seed: int
+    num_train: int
+    width: int
+    height: int
+    blur: dict = field(default_factory=dict)
+    """``motion-blur`` options (ns_plugins.deblurgs.simulate.MotionBlurOptions)."""
+    num_test: int = 6
+
+
+SUITE = [
+    # smallest first: the one a short session runs
+    SuiteScene("small-weak-straight", 101, 12, 48, 48, {"rotation_deg": 2.0, "curvature": 0.0}),
+    SuiteScene("base-curved", 102, 16, 64, 64, {"rotation_deg": 8.0, "curvature": 0.5}),
+    SuiteScene("wide-strong-curved", 103, 24, 96, 64, {"rotation_deg": 12.0, "curvature": 1.0}),
+    SuiteScene("translation-dominated", 104, 32, 64, 48, {"rotation_deg": 1.0, "translation": 0.08, "curvature": 0.5}),
+    SuiteScene("many-views-quarter-sharp", 105, 48, 64, 64, {"rotation_deg": 6.0, "sharp_fraction": 0.25}),
+    SuiteScene("large-straight-noise1", 106, 20, 128, 96, {"rotation_deg": 10.0, "curvature": 0.0, "pose_noise_deg": 1.0}),
+    SuiteScene("portrait-noise2", 107, 24, 48, 80, {"rotation_deg": 4.0, "pose_noise_deg": 2.0, "pose_noise_translation": 0.02}),
+    SuiteScene("strong-half-sharp", 108, 16, 64, 64, {"rotation_deg": 12.0, "curvature": 0.5, "sharp_fraction": 0.5}),
+]
+"""Seeds, view counts 12-48, sizes 48-128 px (square, wide, portrait), blur 1-12 degrees of rotation
+per exposure, straight and curved paths, a translation-dominated blur, 25% and 50% sharp photos,
+pose noise 0-2 degrees."""
+
+
+def evaluate(config: Path, data: Path, pose_fit_steps: int, with_step_cost: bool = True) -> dict:
     from ns_plugins.deblurgs.evaluation import train_view_metrics, trajectory_rotation_error
     from ns_plugins.deblurgs.pose_fit import PoseFitConfig, evaluate_with_pose_fit
     from ns_plugins.splat.evaluate import load_trained_pipeline
@@ -88,8 +130,103 @@ def evaluate(config: Path, data: Path, pose_fit_steps: int) -> dict:
     if hasattr(pipeline.model, "trajectory"):
         result.update(trajectory_rotation_error(pipeline, data))
         result["num_subframes"] = pipeline.model.trajectory.num_subframes
-        result["step_cost"] = step_cost(pipeline)
+        if with_step_cost:
+            result["step_cost"] = step_cost(pipeline)
     return result
+
+
+def recovered_fraction(deblurred: float, blurry: float, sharp: float) -> float:
+    """Share of what blur costs the baseline that deblurgs wins back (1: sharp-trained quality)."""
+    return (deblurred - blurry) / (sharp - blurry) if abs(sharp - blurry) > 1e-6 else float("nan")
+
+
+def run_suite_scene(scene: SuiteScene, args) -> dict:
+    """Datasets, the three trainings and their scores for one suite scene -> result dict (also saved as JSON)."""
+    from ns_plugins.data.synth_cli import generate_dataset
+
+    root = args.work_dir / "suite" / scene.name
+    common = dict(seed=scene.seed, num_train=scene.num_train, num_test=scene.num_test, width=scene.width, height=scene.height,
+                  num_seed_points=2000, overwrite=True)
+    data = {
+        "sharp": generate_dataset(root / "data" / "sharp", degradation="none", **common),
+        "blur": generate_dataset(root / "data" / "blur", degradation="motion-blur", degradation_options=scene.blur, **common),
+    }
+    plan = {"sharp-trained": ("sharp", "splatfacto-portable"), "blurry-trained": ("blur", "splatfacto-portable"),
+            "deblurgs": ("blur", "deblurgs-small")}
+    scores = {}
+    for run_name, (kind, method) in plan.items():
+        extra = [] if method.startswith("deblurgs") else ["--pipeline.model.densify-grad-thresh", str(args.densify_grad_thresh)]
+        config = train(method, data[kind], root / "runs", run_name, args.steps, extra, reuse=args.reuse)
+        scores[run_name] = evaluate(config, data[kind], args.pose_fit_steps, with_step_cost=False)
+    d, b, c = scores["deblurgs"], scores["blurry-trained"], scores["sharp-trained"]
+    result = {
+        "scene": asdict(scene), "steps": args.steps, "date": datetime.date.today().isoformat(), "scores": scores,
+        "recovered_given_poses": recovered_fraction(d["heldout_psnr_before_fit"], b["heldout_psnr_before_fit"], c["heldout_psnr_before_fit"]),
+        "recovered_after_fit": recovered_fraction(d["heldout_psnr"], b["heldout_psnr"], c["heldout_psnr"]),
+    }
+    (root / "result.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def suite_markdown(args, results: dict, load: tuple) -> str:
+    """Per-scene table plus median and worst over the scenes in ``results``."""
+    lines = [
+        "## DeblurGS variation suite (synthetic motion blur, CPU)",
+        "",
+        f"Command: `python benchmarks/bench_deblurgs.py --suite --write --steps {args.steps} --pose-fit-steps {args.pose_fit_steps}"
+        + (f" --suite-scenes {args.suite_scenes}" if args.suite_scenes else "")
+        + f"` — {platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__}; scenes defined in `SUITE` "
+        "(benchmarks/bench_deblurgs.py), each with `ns-plugins-synth` (6 sharp held-out views, 16 blur sub-frames in linear light). "
+        "Runs: splatfacto-portable on the sharp photos and on the blurry ones, deblurgs-small on the blurry ones, same steps. "
+        "Held-out PSNR at the given test poses (after a test-time pose fit of every method in brackets); recovered = "
+        "(deblurgs - blurry-trained) / (sharp-trained - blurry-trained).",
+        "",
+        "| scene | views | size | blur options | sharp-trained | blurry-trained | deblurgs | recovered (given poses) | recovered (after fit) | sub-frame rot. err, deg | date |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        sc, s = r["scene"], r["scores"]
+        cells = [f"{s[k]['heldout_psnr_before_fit']:.2f} ({s[k]['heldout_psnr']:.2f})" for k in ("sharp-trained", "blurry-trained", "deblurgs")]
+        lines.append(
+            f"| {name} | {sc['num_train']} | {sc['width']}x{sc['height']} | `{json.dumps(sc['blur'])}` | {' | '.join(cells)} | "
+            f"{r['recovered_given_poses']:.2f} | {r['recovered_after_fit']:.2f} | {s['deblurgs']['subframe_rotation_error_deg']:.2f} | {r['date']} |"
+        )
+    given = [r["recovered_given_poses"] for r in results.values()]
+    fitted = [r["recovered_after_fit"] for r in results.values()]
+    below = [n for n, r in results.items() if r["scores"]["deblurgs"]["heldout_psnr_before_fit"] < r["scores"]["blurry-trained"]["heldout_psnr_before_fit"]]
+    missing = [sc.name for sc in SUITE if sc.name not in results]
+    lines += [
+        "",
+        f"- scenes run: {len(results)} of {len(SUITE)}" + (f"; not run yet: {', '.join(missing)}" if missing else ""),
+        f"- recovered fraction at the given test poses: median {np.median(given):.2f}, worst {np.min(given):.2f} "
+        f"(bar: median >= 0.6, worst >= 0.35); after the pose fit: median {np.median(fitted):.2f}, worst {np.min(fitted):.2f}",
+        f"- deblurgs below the blurry-trained baseline at the given poses: {', '.join(below) if below else 'none'}",
+        "",
+        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (2 cores shared: no timings are reported from the suite).",
+    ]
+    return "\n".join(lines)
+
+
+def run_suite(args) -> None:
+    """Run the selected suite scenes (all by default), then tabulate every scene that has a result."""
+    load_before = os.getloadavg()[0]
+    names = args.suite_scenes.split(",") if args.suite_scenes else [sc.name for sc in SUITE]
+    by_name = {sc.name: sc for sc in SUITE}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise SystemExit(f"error: --suite-scenes: unknown scene(s) {', '.join(unknown)} (known: {', '.join(by_name)})")
+    for name in names:
+        print(json.dumps(run_suite_scene(by_name[name], args), indent=1), flush=True)
+    results = {}
+    for sc in SUITE:
+        path = args.work_dir / "suite" / sc.name / "result.json"
+        if path.is_file():
+            results[sc.name] = json.loads(path.read_text())
+    text = suite_markdown(args, results, (load_before, os.getloadavg()[0]))
+    print(text)
+    if args.write:
+        write_section("deblurgs_suite", text, before="learn2talk")
+        print(f"wrote {RESULTS}")
 
 
 def markdown(args, rows: dict, load: tuple, datasets: dict) -> str:
@@ -172,7 +309,13 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="trainings run side by side (each with one torch thread when > 1)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "outputs" / "bench_deblurgs")
     parser.add_argument("--write", action="store_true", help="write the table to benchmarks/RESULTS.md")
+    parser.add_argument("--suite", action="store_true", help="run the variation suite (SUITE) instead of the one-scene benchmark")
+    parser.add_argument("--suite-scenes", default="", help="comma-separated suite scene names to run (default: all)")
+    parser.add_argument("--reuse", action="store_true", help="suite: reuse finished trainings of the same names")
     args = parser.parse_args()
+    if args.suite:
+        run_suite(args)
+        return
     load_before = os.getloadavg()[0]
 
     blur = {"rotation_deg": args.rotation_deg}

@@ -9,7 +9,8 @@ display images are). The path, relative to the frame's pose (its mid-exposure po
 with v a random velocity (rotation ``rotation_deg`` over the exposure about a random axis,
 translation ``translation`` x the camera's distance to the scene centre in a random direction)
 and a a curvature of ``curvature`` x |v|. The sharp mid-exposure image is the clean render already
-under gt/clean; test views stay sharp. Optional pose noise perturbs the training poses written
+under gt/clean; test views stay sharp, and so does a random ``sharp_fraction`` of the training
+views (a still camera: its path is zero). Optional pose noise perturbs the training poses written
 to transforms.json by exactly ``pose_noise_deg`` (random axis) and ``pose_noise_translation`` x
 the camera distance (random direction); the true poses are kept in gt/scene.json.
 
@@ -26,7 +27,7 @@ import torch
 
 from ns_plugins.data.degradation import DegradationContext, DegradationResult, parse_degradation_options
 from ns_plugins.data.errors import DataError
-from ns_plugins.deblurgs.trajectory import se3_exp
+from ns_plugins.splat.geometry import se3_exp
 
 GAMMA = 2.2
 
@@ -41,6 +42,7 @@ class MotionBlurOptions:
     curvature: float = 0.5
     pose_noise_deg: float = 0.0
     pose_noise_translation: float = 0.0
+    sharp_fraction: float = 0.0
 
 
 def parse_options(options: dict) -> MotionBlurOptions:
@@ -50,6 +52,8 @@ def parse_options(options: dict) -> MotionBlurOptions:
         raise DataError("--degradation-options", f"num_subframes must be at least 1 (got {opts.num_subframes}): a blur needs sub-frames")
     if min(opts.rotation_deg, opts.translation, opts.curvature, opts.pose_noise_deg, opts.pose_noise_translation) < 0:
         raise DataError("--degradation-options", "motion-blur magnitudes must be non-negative")
+    if opts.sharp_fraction > 1:
+        raise DataError("--degradation-options", f"sharp_fraction must be in [0, 1], got {opts.sharp_fraction}")
     return opts
 
 
@@ -87,10 +91,14 @@ def motion_blur(ctx: DegradationContext) -> DegradationResult:
     center = np.asarray(ctx.scene.center, dtype=np.float64)
     times = (np.arange(opts.num_subframes) + 0.5) / opts.num_subframes
     result = DegradationResult(ground_truth={"options": asdict(opts), "gamma": GAMMA, "paths": {}, "true_poses": {}})
-    for i in ctx.train_indices:
+    num_sharp = round(opts.sharp_fraction * len(ctx.train_indices))
+    still = set(ctx.rng.choice(len(ctx.train_indices), num_sharp, replace=False).tolist()) if num_sharp else set()
+    for k, i in enumerate(ctx.train_indices):
         cam, stem = ctx.cameras[i], ctx.stems[i]
         distance = float(np.linalg.norm(cam.c2w[:3, 3] - center))
         path = sample_path(ctx.rng, distance, opts)
+        if k in still:
+            path = {key: [0.0] * 6 for key in path}
         linear = np.mean([ctx.render_camera(cam, c2w=pose)["rgb_linear"] for pose in path_poses(cam.c2w, path, times)], axis=0)
         result.images[stem] = np.clip(linear, 0, None) ** (1 / GAMMA)
         result.ground_truth["paths"][stem] = path

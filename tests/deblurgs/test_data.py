@@ -99,3 +99,19 @@ def test_motion_blur_degradation_writes_blurry_training_views(tmp_path: Path) ->
     true = np.asarray(scene["degradation"]["true_poses"][stem])
     angle = np.degrees(np.arccos(np.clip((np.trace(noisy[:3, :3].T @ true[:3, :3]) - 1) / 2, -1, 1)))
     assert angle == pytest.approx(2.0, abs=1e-3)
+
+
+def test_sharp_fraction_leaves_that_share_of_training_views_sharp(tmp_path: Path) -> None:
+    out = generate_dataset(
+        tmp_path / "blur", seed=2, num_train=4, num_test=1, width=16, height=16, num_seed_points=100,
+        degradation="motion-blur", degradation_options={"num_subframes": 3, "rotation_deg": 8.0, "sharp_fraction": 0.5},
+    )
+    scene = json.loads((out / "gt/scene.json").read_text())
+    same = [
+        np.array_equal(np.asarray(Image.open(out / f"images/{s}.png")), np.asarray(Image.open(out / f"gt/clean/{s}.png")))
+        for s in scene["train_stems"]
+    ]
+    assert sum(same) == 2
+    assert sum(not any(scene["degradation"]["paths"][s]["velocity"]) for s in scene["train_stems"]) == 2
+    with pytest.raises(DataError, match="sharp_fraction"):
+        parse_options({"sharp_fraction": 1.5})

@@ -176,3 +176,11 @@ def test_real_capture_reads_at_tiny_scale() -> None:
         for uv in (pixels(xyz, out.cameras.camera_to_worlds[i], float(out.cameras.fx[i]), 40.0, 22.5) for i in range(0, 38, 6))
     ]
     assert float(torch.stack(visible).mean()) > 0.6  # COLMAP's points seen by the cameras they came from
+
+
+def test_ns_train_stops_with_one_line_on_a_missing_folder(tmp_path: Path) -> None:
+    data = write_published_scene(tmp_path / "scene")["root"]
+    proc = run(*train_args("deblurgs-small", data, tmp_path / "out", "bad", 3), "deblur-nerf-data", "--downscale-factor", 2,
+               cwd=tmp_path, check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "images_2: folder asked for by --downscale-factor 2 is absent" in proc.stderr and "Traceback" not in proc.stderr
