@@ -91,3 +91,27 @@ def test_datamanager_attaches_segments_and_reports_missing_folder(tmp_path: Path
     bad = SegmentsDatamanagerConfig(dataparser=PortableNerfstudioDataParserConfig(data=dataset), segments_folder="nope")
     with pytest.raises(DataError, match="no segment maps"):
         bad.setup(device="cpu").next_train(0)
+
+
+def test_view_segments_missing_split_and_boundary_noise():
+    inst = np.zeros((48, 48), dtype=np.int32)
+    inst[30:] = 1  # ground
+    inst[10:24, 4:18] = 2
+    inst[12:40, 24:40] = 3
+    rng = np.random.default_rng(0)
+    seg, info = view_segments(inst, rng, 0.0, 1.0, 1.0, 20, missing_prob=1.0)
+    assert info["missing"] == [2, 3] and (seg[(inst == 2) | (inst == 3)] == 0).all() and (seg[inst == 1] > 0).all()
+    seg, info = view_segments(inst, rng, 0.0, 1.0, 1.0, 20, split_prob=1.0)
+    target, parts = info["split"]
+    assert parts >= 2 and len(np.unique(seg[inst == target])) == parts
+    clean, _ = view_segments(inst, np.random.default_rng(1), 0.0, 1.0, 1.0, 20)
+    noisy, _ = view_segments(inst, np.random.default_rng(1), 0.0, 1.0, 1.0, 20, boundary_px=2)
+    changed = (clean > 0) != (noisy > 0)
+    for i in np.unique(inst):  # each true instance stays mostly one segment; only its rim changes
+        ids, counts = np.unique(noisy[inst == i], return_counts=True)
+        assert counts.max() > 0.5 * (inst == i).sum()
+    assert 0 < changed.mean() < 0.3
+    # options left at 0 draw nothing: the default datasets keep their masks
+    a, _ = view_segments(inst, np.random.default_rng(5), 0.3, 0.5, 0.7, 12)
+    b, _ = view_segments(inst, np.random.default_rng(5), 0.3, 0.5, 0.7, 12, 0.0, 0.0, 0)
+    assert (a == b).all()
