@@ -1,6 +1,7 @@
-"""Build and load the C++ CPU compositing kernel (``csrc/rasterize_cpu.cpp``).
+"""Build and load the C++ CPU kernels (``csrc/``: projection and tile binning in ``project_cpu.cpp``,
+SH colours in ``sh_cpu.cpp``, compositing in ``rasterize_cpu.cpp``) as one library.
 
-The kernel is plain C++ with ``extern "C"`` entry points, compiled with the system compiler into
+The kernels are plain C++ with ``extern "C"`` entry points, compiled with the system compiler into
 ``ns_plugins/splat/_build/`` (or ``$NS_PLUGINS_BUILD_DIR``) and loaded with ctypes: this builds in a
 couple of seconds, unlike ``torch.utils.cpp_extension``. The library name carries a hash of the
 source and flags, so an edited source is rebuilt; concurrent builders (parallel pytest workers)
@@ -23,10 +24,13 @@ import threading
 from pathlib import Path
 from typing import Optional
 
-SOURCE = Path(__file__).parent / "csrc" / "rasterize_cpu.cpp"
-CXX_FLAGS = ["-std=c++17", "-shared", "-fPIC", "-pthread", "-fopenmp"]  # without -fopenmp if unsupported
+CSRC = Path(__file__).parent / "csrc"
+SOURCES = [CSRC / "project_cpu.cpp", CSRC / "sh_cpu.cpp", CSRC / "rasterize_cpu.cpp"]
+HEADERS = [CSRC / "parallel.h"]
+# no FMA contraction: the kernels round like the torch fallback and the dense reference
+CXX_FLAGS = ["-std=c++17", "-shared", "-fPIC", "-pthread", "-ffp-contract=off", "-fno-trapping-math", "-fopenmp"]
 OPT_ENV = "NS_PLUGINS_KERNEL_OPT"  # optimisation flag, "-O3" unless set (tests build with -O0)
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 _lock = threading.Lock()
 _lib: Optional[ctypes.CDLL] = None
@@ -55,7 +59,8 @@ def cxx_flags() -> list:
 def library_path(compiler: str) -> Path:
     """Cache path; the hash covers the source, the flags, the compiler and the platform."""
     h = hashlib.sha256()
-    h.update(SOURCE.read_bytes())
+    for src in SOURCES + HEADERS:
+        h.update(src.read_bytes())
     h.update(" ".join(cxx_flags()).encode())
     h.update(compiler.encode())
     h.update(platform.machine().encode())
@@ -78,7 +83,7 @@ def build(verbose: bool = False) -> Path:
     # processes build at once (the last rename wins; all produce the same file)
     fd, tmp = tempfile.mkstemp(prefix=out.stem + ".", suffix=".tmp.so", dir=out.parent)
     os.close(fd)
-    cmd = [compiler, *cxx_flags(), str(SOURCE), "-o", tmp]
+    cmd = [compiler, *cxx_flags(), *map(str, SOURCES), "-o", tmp]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:  # e.g. clang without libomp: the std::thread build
@@ -106,6 +111,24 @@ def _declare(lib: ctypes.CDLL) -> None:
         bwd = getattr(lib, f"ns_rasterize_bwd_{suffix}")
         bwd.argtypes = head + [p] * 16 + [i32]
         bwd.restype = i32
+        pro_fwd = getattr(lib, f"ns_project_fwd_{suffix}")
+        pro_fwd.argtypes = [i64, i64, p, p, p, p, i64, i64] + [ctypes.c_double] * 4 + [p] * 5 + [i32]
+        pro_fwd.restype = i32
+        pro_bwd = getattr(lib, f"ns_project_bwd_{suffix}")
+        pro_bwd.argtypes = [i64, i64, p, p, p, p, i64, i64, ctypes.c_double] + [p] * 10 + [i32]
+        pro_bwd.restype = i32
+        count = getattr(lib, f"ns_isect_count_{suffix}")
+        count.argtypes = [i64, p, p, i64, i64, i64, p, i32]
+        count.restype = i64
+        fill = getattr(lib, f"ns_isect_fill_{suffix}")
+        fill.argtypes = [i64, i64, p, p, p, i64, i64, i64, i64, p, p, p, i32]
+        fill.restype = i32
+        sh_fwd = getattr(lib, f"ns_sh_fwd_{suffix}")
+        sh_fwd.argtypes = [i64, i64, i64, i32, p, p, i64, p, p, i32]
+        sh_fwd.restype = i32
+        sh_bwd = getattr(lib, f"ns_sh_bwd_{suffix}")
+        sh_bwd.argtypes = [i64, i64, i64, i32, p, p, i64, p, p, p, p, p, i32]
+        sh_bwd.restype = i32
     lib.ns_rasterize_abi_version.restype = i32
 
 

@@ -4,13 +4,15 @@
 meta)`` as ``gsplat.rendering.rasterization``, with the numbers of gsplat's CUDA kernels
 (``fully_fused_projection_fwd.cu``, ``isect_tiles.cu``, ``rasterize_to_pixels_fwd/bwd.cu``):
 
-1. projection (EWA splatting, pure torch autograd): radii, means2d, depths, conics;
+1. projection (EWA splatting): radii, means2d, depths, conics;
 2. tile intersection: each Gaussian is binned to the tiles its 3-sigma box overlaps, intersections
    sorted by (camera, tile, depth) exactly as gsplat's ``isect_ids``;
-3. compositing per tile, front to back, with a custom autograd backward. On CPU it runs in a small
-   C++ kernel (``csrc/rasterize_cpu.cpp``, built on first use by ``build_kernels``); elsewhere, or
-   when no compiler exists, or with ``NS_PLUGINS_RASTER_KERNEL=torch``, a vectorized torch version
-   over padded per-tile batches is used.
+3. compositing per tile, front to back, with a custom autograd backward.
+
+On CPU all three run in C++ kernels (``csrc/``, built on first use by ``build_kernels``) with
+hand-written backward passes. Elsewhere, or when no compiler exists, or with
+``NS_PLUGINS_RASTER_KERNEL=torch``, the same steps run in torch: projection by autograd, binning by
+a global sort, compositing vectorized over padded per-tile batches.
 """
 
 from __future__ import annotations
@@ -124,9 +126,107 @@ def _project(
     return radii, means2d, depths, conics, comp
 
 
+class _ProjectCpp(torch.autograd.Function):
+    """:func:`_project` in the C++ kernel (gsplat's ``fully_fused_projection`` with its backward).
+
+    No gradient reaches ``Ks`` (as in gsplat); callers use :func:`_project` when Ks need one.
+    """
+
+    @staticmethod
+    def forward(ctx, means, covars, viewmats, Ks, width, height, eps2d, near_plane, far_plane, radius_clip):
+        C, N = viewmats.shape[0], means.shape[0]
+        lib = build_kernels.load()
+        fn = lib.ns_project_fwd_f64 if means.dtype == torch.float64 else lib.ns_project_fwd_f32
+        radii = torch.empty(C, N, dtype=torch.int32)
+        means2d, depths = means.new_empty(C, N, 2), means.new_empty(C, N)
+        conics, comp = means.new_empty(C, N, 3), means.new_empty(C, N)
+        fn(C, N, _ptr(means), _ptr(covars), _ptr(viewmats), _ptr(Ks), width, height, eps2d, near_plane, far_plane,
+           radius_clip, _ptr(radii), _ptr(means2d), _ptr(depths), _ptr(conics), _ptr(comp), _num_threads())
+        ctx.save_for_backward(means, covars, viewmats, Ks, radii, conics, comp)
+        ctx.width, ctx.height, ctx.eps2d = width, height, eps2d
+        ctx.mark_non_differentiable(radii)
+        return radii, means2d, depths, conics, comp
+
+    @staticmethod
+    def backward(ctx, v_radii, v_means2d, v_depths, v_conics, v_comp):
+        means, covars, viewmats, Ks, radii, conics, comp = ctx.saved_tensors
+        C, N = viewmats.shape[0], means.shape[0]
+        lib = build_kernels.load()
+        fn = lib.ns_project_bwd_f64 if means.dtype == torch.float64 else lib.ns_project_bwd_f32
+        zeros = lambda t, like: torch.zeros_like(like) if t is None else t.contiguous()  # noqa: E731
+        v_means2d, v_depths = zeros(v_means2d, conics[..., :2]), zeros(v_depths, comp)
+        v_conics = zeros(v_conics, conics)
+        v_comp = None if v_comp is None else v_comp.contiguous()
+        v_means, v_covars = torch.empty_like(means), torch.empty_like(covars)
+        v_viewmats = torch.empty_like(viewmats) if ctx.needs_input_grad[2] else None
+        fn(C, N, _ptr(means), _ptr(covars), _ptr(viewmats), _ptr(Ks), ctx.width, ctx.height, ctx.eps2d, _ptr(radii),
+           _ptr(conics), _ptr(comp), _ptr(v_means2d), _ptr(v_depths), _ptr(v_conics), _ptr(v_comp), _ptr(v_means),
+           _ptr(v_covars), _ptr(v_viewmats), _num_threads())
+        return v_means, v_covars, v_viewmats, None, None, None, None, None, None, None
+
+
+class _SHColorsCpp(torch.autograd.Function):
+    """Colours [C, N, 3] = clamp_min(SH(dirs) + 0.5, 0), 0.5 where culled, in the C++ kernel.
+
+    dirs [C, N, 3] (camera to Gaussian, any length); coeffs [N, K, 3] or [C, N, K, 3]; radii [C, N].
+    """
+
+    @staticmethod
+    def forward(ctx, degree, dirs, coeffs, radii):
+        C, N = radii.shape
+        K = coeffs.shape[-2]
+        stride = N * K * 3 if coeffs.dim() == 4 else 0
+        lib = build_kernels.load()
+        fn = lib.ns_sh_fwd_f64 if dirs.dtype == torch.float64 else lib.ns_sh_fwd_f32
+        colors = dirs.new_empty(C, N, 3)
+        fn(C, N, K, degree, _ptr(dirs), _ptr(coeffs), stride, _ptr(radii.contiguous()), _ptr(colors), _num_threads())
+        ctx.save_for_backward(dirs, coeffs, radii, colors)
+        ctx.degree, ctx.stride = degree, stride
+        return colors
+
+    @staticmethod
+    def backward(ctx, v_colors):
+        dirs, coeffs, radii, colors = ctx.saved_tensors
+        C, N = radii.shape
+        lib = build_kernels.load()
+        fn = lib.ns_sh_bwd_f64 if dirs.dtype == torch.float64 else lib.ns_sh_bwd_f32
+        v_coeffs = torch.empty_like(coeffs)
+        v_dirs = torch.empty_like(dirs) if ctx.needs_input_grad[1] else None
+        fn(C, N, coeffs.shape[-2], ctx.degree, _ptr(dirs), _ptr(coeffs), ctx.stride, _ptr(radii.contiguous()),
+           _ptr(colors), _ptr(v_colors.contiguous()), _ptr(v_coeffs), _ptr(v_dirs), _num_threads())
+        return None, v_dirs, v_coeffs, None
+
+
 # --------------------------------------------------------------------------------------------
 # tile intersection
 # --------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def _isect_tiles_cpp(
+    means2d: Tensor,  # [C, N, 2]
+    radii: Tensor,  # [C, N]
+    depths: Tensor,  # [C, N]
+    tile_size: int,
+    tile_width: int,
+    tile_height: int,
+) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """:func:`_isect_tiles` in the C++ kernel (same outputs, bit for bit)."""
+    C, N = radii.shape
+    lib = build_kernels.load()
+    f64 = means2d.dtype == torch.float64
+    means2d, radii, depths = means2d.detach().contiguous(), radii.contiguous(), depths.detach().contiguous()
+    tiles_per_gauss = torch.empty(C, N, dtype=torch.int32)
+    count = lib.ns_isect_count_f64 if f64 else lib.ns_isect_count_f32
+    m = count(C * N, _ptr(means2d), _ptr(radii), tile_size, tile_width, tile_height, _ptr(tiles_per_gauss),
+              _num_threads())
+    isect_ids = torch.empty(m, dtype=torch.int64)
+    flatten_ids = torch.empty(m, dtype=torch.int32)
+    isect_offsets = torch.empty(C, tile_height, tile_width, dtype=torch.int32)
+    fill = lib.ns_isect_fill_f64 if f64 else lib.ns_isect_fill_f32
+    fill(C, N, _ptr(means2d), _ptr(radii), _ptr(depths), tile_size, tile_width, tile_height, m, _ptr(isect_ids),
+         _ptr(flatten_ids), _ptr(isect_offsets), _num_threads())
+    return tiles_per_gauss, isect_ids, flatten_ids, isect_offsets
 
 
 @torch.no_grad()
@@ -228,7 +328,7 @@ def _cpp_forward(means2d, conics, colors, opacities, backgrounds, width, height,
 
 
 def _cpp_backward(ctx, v_render_colors: Tensor, v_render_alphas: Tensor):
-    """C++ backward: per-intersection gradients, then summed per Gaussian."""
+    """C++ backward: gradients per Gaussian [C, N, ...] (the kernel sums its intersections)."""
     means2d, conics, colors, opacities, backgrounds, isect_offsets, flatten_ids, render_alphas, last_ids = (
         ctx.saved_tensors
     )
@@ -236,25 +336,16 @@ def _cpp_backward(ctx, v_render_colors: Tensor, v_render_alphas: Tensor):
     M = flatten_ids.numel()
     lib = build_kernels.load()
     fn = lib.ns_rasterize_bwd_f64 if colors.dtype == torch.float64 else lib.ns_rasterize_bwd_f32
-    v_xy = colors.new_zeros(M, 2)
-    v_xy_abs = colors.new_zeros(M, 2) if ctx.absgrad else None
-    v_conic = colors.new_zeros(M, 3)
-    v_col = colors.new_zeros(M, D)
-    v_op = colors.new_zeros(M)
+    v_xy = torch.zeros_like(means2d)
+    v_xy_abs = torch.zeros_like(means2d) if ctx.absgrad else None
+    v_conic, v_col, v_op = torch.zeros_like(conics), torch.zeros_like(colors), torch.zeros_like(opacities)
     th, tw = isect_offsets.shape[1:]
     fn(C, D, ctx.width, ctx.height, ctx.tile_size, tw, th, M,
        _ptr(means2d), _ptr(conics), _ptr(colors), _ptr(opacities), _ptr(backgrounds),
        _ptr(isect_offsets), _ptr(flatten_ids), _ptr(render_alphas), _ptr(last_ids),
        _ptr(v_render_colors), _ptr(v_render_alphas),
        _ptr(v_xy), _ptr(v_xy_abs), _ptr(v_conic), _ptr(v_col), _ptr(v_op), _num_threads())
-    idx = flatten_ids.long()
-
-    def reduce(v: Tensor, shape) -> Tensor:
-        return colors.new_zeros(C * N, *v.shape[1:]).index_add_(0, idx, v).reshape(shape)
-
-    v_abs = reduce(v_xy_abs, means2d.shape) if ctx.absgrad else None
-    return (reduce(v_xy, means2d.shape), reduce(v_conic, conics.shape), reduce(v_col, colors.shape),
-            reduce(v_op, opacities.shape), v_abs)
+    return v_xy, v_conic, v_col, v_op, v_xy_abs
 
 
 def _composite_torch(
@@ -474,12 +565,20 @@ def rasterization(
         assert covars.shape == (N, 3, 3), covars.shape
     _check_colors(colors, sh_degree, C, N)
 
-    radii, means2d, depths, conics, comp = _project(
-        means, covars, viewmats, Ks, width, height, eps2d, near_plane, far_plane, radius_clip)
+    kernel = _kernel_choice(means.device, means.dtype)
+    if any(t.dtype != means.dtype for t in (opacities, colors, viewmats, covars)):
+        kernel = "torch"  # the kernels take one floating type
+    if kernel == "cpp" and not Ks.requires_grad:
+        radii, means2d, depths, conics, comp = _ProjectCpp.apply(
+            means.contiguous(), covars.contiguous(), viewmats.contiguous(), Ks.contiguous(), width, height,
+            eps2d, near_plane, far_plane, radius_clip)
+    else:
+        radii, means2d, depths, conics, comp = _project(
+            means, covars, viewmats, Ks, width, height, eps2d, near_plane, far_plane, radius_clip)
     opacities = opacities[None, :].expand(C, N)
     if rasterize_mode == "antialiased":
         opacities = opacities * comp
-    colors = _colors_to_render(colors, sh_degree, means, viewmats, radii, C, N)
+    colors = _colors_to_render(colors, sh_degree, means, viewmats, radii, C, N, kernel)
 
     # depth channels ride along with the colours in the same pass
     if render_mode in ["RGB+D", "RGB+ED"]:
@@ -492,7 +591,8 @@ def rasterization(
             backgrounds = backgrounds.new_zeros(C, 1)
 
     tile_width, tile_height = math.ceil(width / tile_size), math.ceil(height / tile_size)
-    tiles_per_gauss, isect_ids, flatten_ids, isect_offsets = _isect_tiles(
+    isect = _isect_tiles_cpp if kernel == "cpp" else _isect_tiles
+    tiles_per_gauss, isect_ids, flatten_ids, isect_offsets = isect(
         means2d, radii, depths, tile_size, tile_width, tile_height)
 
     meta: Dict = {}
@@ -520,7 +620,6 @@ def rasterization(
                 isect_ids=isect_ids, flatten_ids=flatten_ids, isect_offsets=isect_offsets,
                 width=width, height=height, tile_size=tile_size, n_cameras=C)
 
-    kernel = _kernel_choice(means.device, colors.dtype)
     bg = None if backgrounds is None else backgrounds.to(colors.dtype).contiguous()
     render_colors, render_alphas = _RasterizeToPixels.apply(
         means2d.contiguous(), conics.contiguous(), colors.contiguous(), opacities.contiguous(), bg,
@@ -544,12 +643,14 @@ def _check_colors(colors: Tensor, sh_degree: Optional[int], C: int, N: int) -> N
 
 
 def _colors_to_render(colors: Tensor, sh_degree: Optional[int], means: Tensor, viewmats: Tensor,
-                      radii: Tensor, C: int, N: int) -> Tensor:
+                      radii: Tensor, C: int, N: int, kernel: str = "torch") -> Tensor:
     """Per-camera colours [C, N, D]: given values, or SH evaluated along means - camera centre."""
     if sh_degree is None:
         return colors.expand(C, -1, -1) if colors.dim() == 2 else colors
     campos = torch.inverse(viewmats)[:, :3, 3]  # [C, 3]
     dirs = means[None, :, :] - campos[:, None, :]  # [C, N, 3]
+    if kernel == "cpp":
+        return _SHColorsCpp.apply(sh_degree, dirs.contiguous(), colors.contiguous(), radii)
     shs = colors.expand(C, -1, -1, -1) if colors.dim() == 3 else colors
     rgb = sh_colors(sh_degree, dirs, shs)
     # gsplat zeroes SH colours of culled Gaussians before the +0.5 offset
