@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ns_plugins.splat.geometry import look_at
+
 
 @dataclass(frozen=True, eq=False)  # eq would compare arrays element-wise
 class PinholeCamera:
@@ -33,21 +35,6 @@ def pinhole_intrinsics(width: int, height: int, fov_x_deg: float = 50.0) -> tupl
     """Square-pixel intrinsics (fx, fy, cx, cy) for a horizontal field of view; principal point at the centre."""
     fx = 0.5 * width / math.tan(math.radians(fov_x_deg) / 2)
     return fx, fx, width / 2.0, height / 2.0
-
-
-def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
-    """c2w [4, 4] of a camera at eye [3] looking at target [3], its y axis towards up [3]."""
-    eye = np.asarray(eye, dtype=np.float64)
-    z = eye - np.asarray(target, dtype=np.float64)  # camera looks down -z
-    z /= np.linalg.norm(z)
-    x = np.cross(np.asarray(up, dtype=np.float64), z)
-    if np.linalg.norm(x) < 1e-8:  # looking straight along up: any x will do
-        x = np.cross(np.array([0.0, 1.0, 0.0]), z)
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    c2w = np.eye(4)
-    c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = x, y, z, eye
-    return c2w
 
 
 def orbit_poses(

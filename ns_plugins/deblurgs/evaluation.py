@@ -28,7 +28,7 @@ from PIL import Image
 from ns_plugins.data import metrics
 from ns_plugins.deblurgs.blur import synthesize_blur
 from ns_plugins.deblurgs.simulate import path_poses
-from ns_plugins.deblurgs.trajectory import rotation_angle_deg
+from ns_plugins.splat.geometry import rotation_angle_deg
 from ns_plugins.splat.model import viewmats_from_camera_to_worlds
 
 

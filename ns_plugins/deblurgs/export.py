@@ -18,26 +18,13 @@ import numpy as np
 import torch
 
 from ns_plugins.data.errors import exits_on_data_error
-
-
-def rotation_to_quaternion(rot: np.ndarray) -> np.ndarray:
-    """[..., 3, 3] -> unit quaternions [..., 4] as (x, y, z, w), w >= 0."""
-    m = rot
-    w = np.sqrt(np.clip(1 + m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2], 0, None)) / 2
-    x = np.sqrt(np.clip(1 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2], 0, None)) / 2
-    y = np.sqrt(np.clip(1 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2], 0, None)) / 2
-    z = np.sqrt(np.clip(1 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2], 0, None)) / 2
-    x = np.copysign(x, m[..., 2, 1] - m[..., 1, 2])
-    y = np.copysign(y, m[..., 0, 2] - m[..., 2, 0])
-    z = np.copysign(z, m[..., 1, 0] - m[..., 0, 1])
-    q = np.stack([x, y, z, w], -1)
-    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+from ns_plugins.splat.geometry import rotmat_to_quat
 
 
 def tum_lines(poses: np.ndarray, times: np.ndarray) -> list[str]:
     """Poses [B, T, 3, 4] and times [B, T] -> TUM lines (timestamp = image index + time)."""
     lines = []
-    quats = rotation_to_quaternion(poses[..., :3, :3])
+    quats = rotmat_to_quat(torch.from_numpy(poses[..., :3, :3])).numpy()[..., [1, 2, 3, 0]]  # TUM: x y z w
     for i in range(poses.shape[0]):
         for k in range(poses.shape[1]):
             t, q = poses[i, k, :3, 3], quats[i, k]

@@ -20,7 +20,7 @@ import torchvision.utils as vutils
 from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.pipelines.base_pipeline import VanillaPipeline, VanillaPipelineConfig
 
-from ns_plugins.deblurgs.trajectory import rotation_angle_deg, se3_exp
+from ns_plugins.splat.geometry import rotation_angle_deg, se3_exp
 from ns_plugins.splat.model import PortableSplatModel, viewmats_from_camera_to_worlds
 
 

@@ -43,84 +43,10 @@ from nerfstudio.configs.base_config import InstantiateConfig
 from torch import nn
 
 from ns_plugins.data.errors import DataError
+from ns_plugins.splat.geometry import se3_exp
 
 TrajectoryMode = Literal["bezier", "linear", "cubic"]
 MidExposure = Literal["free", "anchored", "fixed"]
-_EPS = 1e-6
-
-
-# ----------------------------------------------------------------------------- Lie groups
-
-
-def skew(v: torch.Tensor) -> torch.Tensor:
-    """[..., 3] -> [..., 3, 3] cross-product matrices."""
-    x, y, z = v.unbind(-1)
-    o = torch.zeros_like(x)
-    return torch.stack([o, -z, y, z, o, -x, -y, x, o], -1).reshape(*v.shape[:-1], 3, 3)
-
-
-def _sinc_terms(theta2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A = sin t / t, B = (1 - cos t) / t^2, C = (t - sin t) / t^3 from t^2 [...], stable near 0."""
-    small = theta2 < 1e-6
-    t2 = torch.where(small, torch.ones_like(theta2), theta2)
-    t = t2.sqrt()
-    a = torch.where(small, 1 - theta2 / 6, torch.sin(t) / t)
-    b = torch.where(small, 0.5 - theta2 / 24, (1 - torch.cos(t)) / t2)
-    c = torch.where(small, 1.0 / 6 - theta2 / 120, (t - torch.sin(t)) / (t2 * t))
-    return a, b, c
-
-
-def so3_exp(omega: torch.Tensor) -> torch.Tensor:
-    """Rodrigues: axis-angle [..., 3] -> rotation [..., 3, 3]."""
-    a, b, _ = _sinc_terms((omega * omega).sum(-1))
-    k = skew(omega)
-    eye = torch.eye(3, dtype=omega.dtype, device=omega.device).expand(k.shape)
-    return eye + a[..., None, None] * k + b[..., None, None] * (k @ k)
-
-
-def se3_exp(xi: torch.Tensor) -> torch.Tensor:
-    """Twist [..., 6] (rho, omega) -> rigid transform [..., 4, 4]."""
-    rho, omega = xi[..., :3], xi[..., 3:]
-    a, b, c = _sinc_terms((omega * omega).sum(-1))
-    k = skew(omega)
-    eye = torch.eye(3, dtype=xi.dtype, device=xi.device).expand(k.shape)
-    rot = eye + a[..., None, None] * k + b[..., None, None] * (k @ k)
-    v = eye + b[..., None, None] * k + c[..., None, None] * (k @ k)
-    out = torch.zeros(*xi.shape[:-1], 4, 4, dtype=xi.dtype, device=xi.device)
-    out[..., :3, :3] = rot
-    out[..., :3, 3] = (v @ rho[..., None])[..., 0]
-    out[..., 3, 3] = 1.0
-    return out
-
-
-def so3_log(rot: torch.Tensor) -> torch.Tensor:
-    """Rotation [..., 3, 3] -> axis-angle [..., 3] (angles below pi)."""
-    cos = ((rot.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1 + _EPS, 1 - _EPS)
-    theta = torch.acos(cos)
-    vee = torch.stack([rot[..., 2, 1] - rot[..., 1, 2], rot[..., 0, 2] - rot[..., 2, 0], rot[..., 1, 0] - rot[..., 0, 1]], -1)
-    scale = torch.where(theta < 1e-4, 0.5 + theta**2 / 12, theta / (2 * torch.sin(theta)))
-    return scale[..., None] * vee
-
-
-def se3_log(transform: torch.Tensor) -> torch.Tensor:
-    """Rigid transform [..., 4, 4] or [..., 3, 4] -> twist [..., 6] (rho, omega); inverse of se3_exp."""
-    omega = so3_log(transform[..., :3, :3])
-    theta2 = (omega * omega).sum(-1)
-    a, b, _ = _sinc_terms(theta2)
-    k = skew(omega)
-    eye = torch.eye(3, dtype=transform.dtype, device=transform.device).expand(k.shape)
-    # V^-1 = I - K/2 + (1 - A / (2B)) / t^2 K^2 (series near 0)
-    coef = torch.where(theta2 < 1e-6, 1.0 / 12 + theta2 / 720, (1 - a / (2 * b)) / theta2.clamp_min(1e-12))
-    v_inv = eye - 0.5 * k + coef[..., None, None] * (k @ k)
-    rho = (v_inv @ transform[..., :3, 3:4])[..., 0]
-    return torch.cat([rho, omega], -1)
-
-
-def rotation_angle_deg(rot_a: torch.Tensor, rot_b: torch.Tensor) -> torch.Tensor:
-    """Angle of rot_a^T rot_b in degrees: [..., 3, 3] x2 -> [...]."""
-    rel = rot_a.transpose(-1, -2) @ rot_b
-    cos = ((rel.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1.0, 1.0)
-    return torch.rad2deg(torch.acos(cos))
 
 
 # ----------------------------------------------------------------------------- curve bases
@@ -285,13 +211,3 @@ class ExposureTrajectory(nn.Module):
         """Mid-exposure poses [B, 3, 4]: the sharp image to render for image idx."""
         return self.poses(c2w, idx, self.mid_times(idx)[:, None].to(c2w))[:, 0]
 
-
-def look_at_c2w(eye: torch.Tensor, target: torch.Tensor, up: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Camera at eye [3] looking at target [3] -> c2w [3, 4] (OpenGL axes: looks down -z, y up)."""
-    up = torch.tensor([0.0, 0.0, 1.0]) if up is None else up
-    z = eye - target
-    z = z / z.norm()
-    x = torch.linalg.cross(up.to(z), z)
-    x = x / x.norm()
-    y = torch.linalg.cross(z, x)
-    return torch.stack([x, y, z, eye], -1)

@@ -13,7 +13,8 @@ from nerfstudio.data.scene_box import SceneBox
 import ns_plugins.splat.model as base_model
 from ns_plugins.deblurgs.blur import synthesize_blur, to_display, to_linear
 from ns_plugins.deblurgs.model import DeblurGSModelConfig
-from ns_plugins.deblurgs.trajectory import ExposureTrajectoryConfig, look_at_c2w
+from ns_plugins.deblurgs.trajectory import ExposureTrajectoryConfig
+from ns_plugins.splat.geometry import look_at
 from ns_plugins.splat.model import viewmats_from_camera_to_worlds
 
 SIZE = 24
@@ -35,7 +36,7 @@ def make_model(num_subframes: int = 5, init_noise: float = 0.0, background: str 
 
 
 def make_camera(index: int = 1) -> Cameras:
-    c2w = look_at_c2w(torch.tensor([0.3, -2.5, 1.0]), torch.zeros(3))
+    c2w = look_at(torch.tensor([0.3, -2.5, 1.0]), torch.zeros(3))[:3]
     f = SIZE * 0.9
     return Cameras(camera_to_worlds=c2w[None], fx=f, fy=f, cx=SIZE / 2, cy=SIZE / 2, width=SIZE, height=SIZE, metadata={"cam_idx": index})
 

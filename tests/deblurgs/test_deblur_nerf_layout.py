@@ -14,6 +14,7 @@ from PIL import Image
 
 from ns_plugins.data.errors import DataError
 from ns_plugins.deblurgs.dataparser import DeblurNerfDataParserConfig
+from ns_plugins.splat.geometry import look_at
 from tests.cli import run, train_args
 
 FULL_W, FULL_H, FOCAL = 128, 96, 110.0
@@ -22,14 +23,7 @@ BLURTEA = Path("/work/shared/data/blurtea")
 
 def look_at_c2w(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
     """COLMAP/OpenCV camera-to-world [4, 4] (x right, y down, z forward) looking at target."""
-    forward = (target - eye) / np.linalg.norm(target - eye)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
-    right /= np.linalg.norm(right)
-    down = np.cross(forward, right)
-    c2w = np.eye(4)
-    c2w[:3, :3] = np.stack([right, down, forward], 1)
-    c2w[:3, 3] = eye
-    return c2w
+    return look_at(eye, target) @ np.diag([1.0, -1.0, -1.0, 1.0])  # nerfstudio's OpenGL axes -> OpenCV's
 
 
 def write_published_scene(

@@ -8,17 +8,8 @@ import pytest
 import torch
 
 from ns_plugins.data.errors import DataError
-from ns_plugins.deblurgs.trajectory import (
-    ExposureTrajectoryConfig,
-    bernstein_basis,
-    cubic_bspline_basis,
-    rotation_angle_deg,
-    se3_exp,
-    se3_log,
-    so3_exp,
-    so3_log,
-    timestamps_from_logits,
-)
+from ns_plugins.deblurgs.trajectory import ExposureTrajectoryConfig, bernstein_basis, cubic_bspline_basis, timestamps_from_logits
+from ns_plugins.splat.geometry import rotation_angle_deg, se3_exp, se3_log, so3_exp, so3_log
 
 
 def random_c2w(n: int, seed: int = 0) -> torch.Tensor:

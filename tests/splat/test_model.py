@@ -9,16 +9,13 @@ import torch
 from nerfstudio.cameras.cameras import Cameras, CameraType
 from nerfstudio.data.scene_box import SceneBox
 
+from ns_plugins.splat.geometry import look_at
 from ns_plugins.splat.model import PortableSplatModelConfig, screen_size_thresholds, viewmats_from_camera_to_worlds
 
 
 def look_at_c2w(eye: torch.Tensor) -> torch.Tensor:
     """nerfstudio c2w [3, 4] looking from ``eye`` at the origin (z up)."""
-    back = eye / eye.norm()
-    right = torch.linalg.cross(torch.tensor([0.0, 0.0, 1.0]), back)
-    right = right / right.norm()
-    up = torch.linalg.cross(back, right)
-    return torch.stack([right, up, back, eye], dim=1)
+    return look_at(eye, torch.zeros(3))[:3]
 
 
 def make_camera(eye: tuple, size: int = 32) -> Cameras:
