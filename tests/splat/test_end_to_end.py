@@ -76,8 +76,8 @@ def test_export_gaussian_splat(trained: dict) -> None:
 def test_resume_with_load_dir(trained: dict) -> None:
     ckpt_dir = trained["config"].parent / "nerfstudio_models"
     root = trained["root"]
-    # nerfstudio resumes at the saved step + 1 and runs --max-num-iterations more steps
-    run(*train_args("splatfacto-portable", trained["data"], root / "resumed", "resumed", 20, "--load-dir", ckpt_dir), cwd=root)
+    # resumes at the saved step + 1; --max-num-iterations is the total, so 20 more steps run
+    run(*train_args("splatfacto-portable", trained["data"], root / "resumed", "resumed", STEPS + 20, "--load-dir", ckpt_dir), cwd=root)
     ckpts = sorted((root / "resumed").glob("resumed/*/t/nerfstudio_models/step-*.ckpt"))
     assert [int(c.stem.split("-")[1]) for c in ckpts] == [STEPS + 20 - 1]
 
