@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Set
+from typing import Dict, Iterator, List, Optional, Set, Union
 
 import pytest
 
@@ -29,7 +29,7 @@ def all_modules() -> Dict[str, Path]:
     return {module_name(p): p for p in sorted((ROOT / PACKAGE).rglob("*.py"))}
 
 
-def import_nodes(body: List[ast.stmt]) -> Iterator[ast.stmt]:
+def import_nodes(body: List[ast.stmt]) -> Iterator[Union[ast.Import, ast.ImportFrom]]:
     """Import statements of a module, wherever they sit (except under ``if TYPE_CHECKING:``)."""
     for node in body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):

@@ -7,14 +7,13 @@ y up, the camera looks down -z). Every function takes any leading batch shape ``
 
 from __future__ import annotations
 
-from functools import partial
-from typing import Optional, Tuple, TypeVar, Union
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 import torch
 
 _EPS = 1e-6
-Array = TypeVar("Array", torch.Tensor, np.ndarray)
+Array = Union[torch.Tensor, np.ndarray]
 
 
 def skew(v: torch.Tensor) -> torch.Tensor:
@@ -62,7 +61,9 @@ def so3_log(rot: torch.Tensor) -> torch.Tensor:
     """Rotation [..., 3, 3] -> axis-angle [..., 3] (angles below pi)."""
     cos = ((rot.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1 + _EPS, 1 - _EPS)
     theta = torch.acos(cos)
-    vee = torch.stack([rot[..., 2, 1] - rot[..., 1, 2], rot[..., 0, 2] - rot[..., 2, 0], rot[..., 1, 0] - rot[..., 0, 1]], -1)
+    vee = torch.stack(
+        [rot[..., 2, 1] - rot[..., 1, 2], rot[..., 0, 2] - rot[..., 2, 0], rot[..., 1, 0] - rot[..., 0, 1]], -1
+    )
     scale = torch.where(theta < 1e-4, 0.5 + theta**2 / 12, theta / (2 * torch.sin(theta)))
     return scale[..., None] * vee
 
@@ -110,16 +111,19 @@ def rotmat_to_quat(rot: torch.Tensor) -> torch.Tensor:
     """
     m = rot
     m00, m11, m22 = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
+    diag = [1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22]
+    d21, d02, d10 = m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]
+    s01, s02, s12 = m[..., 0, 1] + m[..., 1, 0], m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1]
     cands = torch.stack(
         [
-            torch.stack([1 + m00 + m11 + m22, m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], -1),
-            torch.stack([m[..., 2, 1] - m[..., 1, 2], 1 + m00 - m11 - m22, m[..., 0, 1] + m[..., 1, 0], m[..., 0, 2] + m[..., 2, 0]], -1),
-            torch.stack([m[..., 0, 2] - m[..., 2, 0], m[..., 0, 1] + m[..., 1, 0], 1 - m00 + m11 - m22, m[..., 1, 2] + m[..., 2, 1]], -1),
-            torch.stack([m[..., 1, 0] - m[..., 0, 1], m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1], 1 - m00 - m11 + m22], -1),
+            torch.stack([diag[0], d21, d02, d10], -1),
+            torch.stack([d21, diag[1], s01, s02], -1),
+            torch.stack([d02, s01, diag[2], s12], -1),
+            torch.stack([d10, s02, s12, diag[3]], -1),
         ],
         dim=-2,
     )  # [..., 4, 4]: row i is 4 q_i q for candidate i
-    best = torch.stack([1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], -1).argmax(-1)
+    best = torch.stack(diag, -1).argmax(-1)
     q = torch.gather(cands, -2, best[..., None, None].expand(*best.shape, 1, 4)).squeeze(-2)
     q = torch.nn.functional.normalize(q, dim=-1)
     return torch.where(q[..., :1] < 0, -q, q)
@@ -155,17 +159,18 @@ def look_at(eye: Array, target: Array, up: Optional[Array] = None) -> Array:
     computed with numpy's own cross product and norm: torch's differ from them in the last bit, and
     the generated scenes must not change.
     """
+    xp: Any
     if isinstance(eye, np.ndarray):
         xp, cross = np, np.cross
         eye, target = eye.astype(np.float64), np.asarray(target, dtype=np.float64)
-        up, y_axis = np.asarray((0.0, 0.0, 1.0) if up is None else up, dtype=np.float64), np.array([0.0, 1.0, 0.0])
+        up_axis, y_axis = np.asarray((0.0, 0.0, 1.0) if up is None else up, dtype=np.float64), np.array([0.0, 1.0, 0.0])
     else:
         xp, cross = torch, torch.linalg.cross
-        up = torch.tensor([0.0, 0.0, 1.0]) if up is None else torch.as_tensor(up)
-        up, y_axis = up.to(eye), torch.tensor([0.0, 1.0, 0.0]).to(eye)
+        up_axis = (torch.tensor([0.0, 0.0, 1.0]) if up is None else torch.as_tensor(up)).to(eye)
+        y_axis = torch.tensor([0.0, 1.0, 0.0]).to(eye)
     z = eye - target  # the camera looks down -z
     z = z / _vector_norm(z)
-    x = cross(xp.broadcast_to(up, z.shape), z)
+    x = cross(xp.broadcast_to(up_axis, z.shape), z)
     x = xp.where(_vector_norm(x) < 1e-8, cross(xp.broadcast_to(y_axis, z.shape), z), x)
     x = x / _vector_norm(x)
     y = cross(z, x)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Union
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ def random_rotations(n: int, seed: int = 0) -> torch.Tensor:
     return so3_exp(axis_angle * torch.rand(n, 1, generator=g, dtype=torch.float64) * math.pi)
 
 
-def old_numpy_look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
+def old_numpy_look_at(eye: np.ndarray, target: np.ndarray, up: Union[np.ndarray, tuple] = (0, 0, 1.0)) -> np.ndarray:
     """The synthetic generator's look_at before the geometry module (data/cameras.py)."""
     eye = np.asarray(eye, dtype=np.float64)
     z = eye - np.asarray(target, dtype=np.float64)
@@ -58,7 +59,7 @@ def test_look_at_is_bit_identical_to_the_functions_it_replaced() -> None:
     for i in range(300):
         eye, target = rng.normal(size=3) * rng.uniform(0.1, 5.0), rng.normal(size=3) * 0.3
         up = rng.normal(size=3) if i % 2 else np.array([0.0, 0.0, 1.0])
-        assert np.array_equal(look_at(eye, target, up), old_numpy_look_at(eye, target, up))  # generated scenes unchanged
+        assert np.array_equal(look_at(eye, target, up), old_numpy_look_at(eye, target, up))  # scenes unchanged
         eye_t, target_t = torch.from_numpy(eye).float(), torch.from_numpy(target).float()
         assert torch.equal(look_at(eye_t, target_t)[:3], old_torch_look_at(eye_t, target_t))
     eyes = rng.normal(size=(5, 3))
