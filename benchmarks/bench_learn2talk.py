@@ -38,7 +38,7 @@ VARIANTS = {
 
 
 def trivial_rows(data, train_data, evaluator, feat) -> dict:
-    from ns_plugins.learn2talk.evaluate import score_predictions
+    from ns_plugins.learn2talk.talking_head.evaluate import score_predictions
 
     mean_offset = torch.cat([s.vertices - train_data.template(s.speaker) for s in train_data.sequences]).mean(0)
     template_only = [data.template(s.speaker).expand_as(s.vertices) for s in data.sequences]
@@ -85,18 +85,18 @@ def markdown(args, rows: dict, info: dict, load: tuple) -> str:
 
 
 def main() -> None:
-    from ns_plugins.learn2talk.audio import FeatureConfig
-    from ns_plugins.learn2talk.datasets import load_dataset
-    from ns_plugins.learn2talk.evaluate import evaluate_run
-    from ns_plugins.learn2talk.run_dir import load_run, save_syncnet
-    from ns_plugins.learn2talk.synth_data import write_synthetic_dataset
-    from ns_plugins.learn2talk.teacher import load_2d_corpus
-    from ns_plugins.learn2talk.train import preset, save_teacher, sequence_features, train_run, train_syncnet, train_teacher
+    from ns_plugins.learn2talk.synth.talking_data import write_synthetic_dataset
+    from ns_plugins.learn2talk.talking_head.datasets import load_dataset
+    from ns_plugins.learn2talk.talking_head.evaluate import evaluate_run
+    from ns_plugins.learn2talk.talking_head.run import load_run
+    from ns_plugins.learn2talk.talking_head.syncnet3d import load_syncnet, save_syncnet
+    from ns_plugins.learn2talk.talking_head.teacher import load_2d_corpus, save_teacher
+    from ns_plugins.learn2talk.talking_head.train import PRESETS, preset, sequence_features, train_run, train_syncnet, train_teacher
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench_learn2talk_r20"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=preset("cpu").steps)
+    parser.add_argument("--steps", type=int, default=PRESETS["cpu"].steps)
     parser.add_argument("--train-per-speaker", type=int, default=6, help="3D training sequences per speaker (3D data is the scarce kind)")
     parser.add_argument("--resolution", type=int, default=20, help="head mesh resolution (20: 762 vertices)")
     parser.add_argument("--train", default="a,b,c,d", help="variants to (re)train; the others are read from earlier runs in --work")
@@ -108,17 +108,15 @@ def main() -> None:
     data_dir = args.work / "data"
     if not (data_dir / "meta.json").exists():
         write_synthetic_dataset(data_dir, seed=args.seed, train_per_speaker=args.train_per_speaker, resolution=args.resolution)
-    cfg = preset("cpu", steps=args.steps)
-    weights = dict(cfg.weights)
-    weights["sync"] = args.weight_sync if args.weight_sync is not None else weights["sync"]
-    weights["teacher"] = args.weight_teacher if args.weight_teacher is not None else weights["teacher"]
-    cfg = replace(cfg, weights=weights)
-    feat = FeatureConfig(kind=cfg.feature_kind, fps=cfg.fps)
+    shared = args.work / "shared"
+    cfg = preset("cpu", data_dir, args.work, steps=args.steps, weight_sync=args.weight_sync, weight_teacher=args.weight_teacher,
+                 syncnet=shared / "syncnet.pt", teacher=shared / "teacher.pt")
+    weights = {"sync": cfg.weight_sync, "teacher": cfg.weight_teacher}
+    feat = cfg.feature_config()
     train_data = load_dataset(data_dir, "train", feat)
     test_data = load_dataset(data_dir, "test", feat)
     feats = sequence_features(train_data, feat)
     lips = [(s.vertices - train_data.template(s.speaker))[:, train_data.lip_vertex_ids] for s in train_data.sequences]
-    shared = args.work / "shared"
     shared.mkdir(parents=True, exist_ok=True)
     if not (shared / "syncnet.pt").exists():
         save_syncnet(shared / "syncnet.pt", train_syncnet(feats, lips, feat, cfg.syncnet_steps, seed=0))
@@ -127,8 +125,6 @@ def main() -> None:
     corpus = load_2d_corpus(data_dir, feat)
     if not (shared / "teacher.pt").exists():
         save_teacher(shared / "teacher.pt", train_teacher(corpus, train_data.lip_vertex_ids, feat, cfg.teacher_steps, seed=0))
-    from ns_plugins.learn2talk.run_dir import load_syncnet
-
     evaluator = load_syncnet(shared / "evaluator.pt")
     rows = {}
     fps = []
@@ -136,7 +132,7 @@ def main() -> None:
         tag = "" if key == "a" else f"_s{weights['sync'] if 'sync' in losses else 0:g}_t{weights['teacher'] if 'teacher' in losses else 0:g}"
         run_dir = args.work / f"run_{key}_{args.steps}{tag}"
         if key in args.train.split(","):
-            train_run(data_dir, run_dir, replace(cfg, losses=losses), syncnet_path=shared / "syncnet.pt", teacher_path=shared / "teacher.pt")
+            train_run(replace(cfg, output=run_dir, losses=losses))
         if not (run_dir / "run.json").exists():
             print(f"{name}: no run at {run_dir}; train it with --train {key}")
             continue

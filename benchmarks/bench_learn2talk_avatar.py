@@ -53,7 +53,7 @@ def train(data: Path, out: Path, steps: int, *extra: str) -> Path:
 
 def heldout_per_image(pipeline, posed: bool) -> list[dict]:
     """PSNR/SSIM of every held-out image; ``posed=False`` drops the cameras' meshes (template pose)."""
-    from ns_plugins.learn2talk.avatar_data import VERTICES_KEY
+    from ns_plugins.learn2talk.avatar.dataparser import VERTICES_KEY
 
     model, rows = pipeline.model, []
     names = pipeline.datamanager.eval_dataset._dataparser_outputs.image_filenames
@@ -69,7 +69,7 @@ def heldout_per_image(pipeline, posed: bool) -> list[dict]:
 
 def render_speed(pipeline, width: int, frames: int, data: Path) -> float:
     """Frames per second of posing + rendering the avatar from the frontal camera (after one warm-up frame)."""
-    from ns_plugins.learn2talk.avatar_animate import frontal_camera, render_frames
+    from ns_plugins.learn2talk.avatar.animate import frontal_camera, render_frames
 
     sequence = torch.from_numpy(np.stack([np.load(p) for p in sorted((data / "vertices").glob("*.npy"))][:frames]))
     camera = frontal_camera(pipeline, width)
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
 
-    from ns_plugins.learn2talk.avatar_synth import generate_avatar_dataset
+    from ns_plugins.learn2talk.synth.avatar_capture import generate_avatar_dataset
     from ns_plugins.splat.evaluate import load_trained_pipeline
 
     t_start, load_before = time.time(), os.getloadavg()[0]

@@ -166,8 +166,8 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="replace this benchmark's section of RESULTS.md")
     args = parser.parse_args()
 
-    from ns_plugins.learn2talk.audio import read_wav
-    from ns_plugins.learn2talk.run_dir import load_run
+    from ns_plugins.learn2talk.talking_head.audio import read_wav
+    from ns_plugins.learn2talk.talking_head.run import load_run
 
     recordings = sorted(args.speech.glob("*.wav"))
     if not recordings:

@@ -9,12 +9,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional, Union
+from typing import Annotated, Optional, Sequence, Union
+
+import tyro
+from nerfstudio.utils.rich_utils import CONSOLE
 
 from ns_plugins.data.errors import DataError, exits_on_data_error
+from ns_plugins.learn2talk.talking_head.train import PRESETS, TrainConfig
 
 
 @dataclass
@@ -33,39 +39,6 @@ class Synth:
     fps: float = 25.0
     resolution: int = 32
     """head mesh resolution: (r - 1) * 2r + 2 vertices"""
-
-
-@dataclass
-class Train:
-    """Train SyncNet3D, the 2D teacher (if used) and the regressor."""
-
-    data: Path
-    output: Path
-    losses: str = "vertex,velocity"
-    """comma-separated: vertex, velocity, sync, teacher"""
-    preset: str = "cpu"
-    """cpu (minutes on a CPU) or tiny (tests)"""
-    steps: Optional[int] = None
-    syncnet_steps: Optional[int] = None
-    teacher_steps: Optional[int] = None
-    weight_vertex: Optional[float] = None
-    weight_velocity: Optional[float] = None
-    weight_sync: Optional[float] = None
-    weight_teacher: Optional[float] = None
-    seed: Optional[int] = None
-    fps: Optional[float] = None
-    features: Optional[str] = None
-    """logmel, mfcc or wav2vec2"""
-    wav2vec2: Optional[Path] = None
-    """a local wav2vec2 model folder for --features wav2vec2 (needs transformers; never downloaded)"""
-    layout: str = "auto"
-    """auto, folder, vocaset or biwi"""
-    lip_ids: Optional[Path] = None
-    upper_ids: Optional[Path] = None
-    syncnet: Optional[Path] = None
-    """reuse a trained SyncNet3D (syncnet.pt of another run)"""
-    teacher: Optional[Path] = None
-    """reuse a trained 2D teacher (teacher.pt of another run)"""
 
 
 @dataclass
@@ -99,38 +72,31 @@ class Animate:
 
 
 def synth(args: Synth) -> None:
-    from ns_plugins.learn2talk.synth_data import write_synthetic_dataset
+    from ns_plugins.learn2talk.synth.talking_data import write_synthetic_dataset
 
     write_synthetic_dataset(args.out, args.seed, args.speakers, args.train_per_speaker, args.test_per_speaker,
                             args.speakers_2d, args.per_speaker_2d, (args.min_seconds, args.max_seconds), args.fps, args.resolution)
-    print(f"wrote {args.out}")
+    CONSOLE.print(f"wrote {args.out}")
 
 
-def train(args: Train) -> None:
-    from ns_plugins.learn2talk.train import PRESETS, preset, train_run
+def train(cfg: TrainConfig) -> None:
+    from ns_plugins.learn2talk.talking_head.train import train_run
 
-    weights = dict(PRESETS.get(args.preset, PRESETS["cpu"]).weights)
-    for k in ("vertex", "velocity", "sync", "teacher"):
-        if getattr(args, f"weight_{k}") is not None:
-            weights[k] = getattr(args, f"weight_{k}")
-    cfg = preset(args.preset, losses=tuple(x.strip() for x in args.losses.split(",") if x.strip()), weights=weights, steps=args.steps,
-                 syncnet_steps=args.syncnet_steps, teacher_steps=args.teacher_steps, seed=args.seed, fps=args.fps, feature_kind=args.features,
-                 wav2vec2_path=str(args.wav2vec2) if args.wav2vec2 else None)
-    out = train_run(args.data, args.output, cfg, args.layout, args.lip_ids, args.upper_ids, args.syncnet, args.teacher)
-    print(f"saved run to {out}")
+    CONSOLE.print(f"saved run to {train_run(cfg)}")
 
 
 def evaluate(args: Eval) -> dict:
-    from ns_plugins.learn2talk.datasets import load_dataset
-    from ns_plugins.learn2talk.evaluate import evaluate_run
-    from ns_plugins.learn2talk.run_dir import load_run, load_syncnet
+    from ns_plugins.learn2talk.talking_head.datasets import load_dataset
+    from ns_plugins.learn2talk.talking_head.evaluate import evaluate_run
+    from ns_plugins.learn2talk.talking_head.run import load_run
+    from ns_plugins.learn2talk.talking_head.syncnet3d import load_syncnet
 
     run = load_run(args.run)
     data = load_dataset(args.data, args.split, run.feature, args.layout, args.lip_ids, args.upper_ids)
     if data.sequences[0].vertices.shape[1] != run.model.cfg.num_vertices:
         raise DataError(args.data, f"the data has {data.sequences[0].vertices.shape[1]} vertices, the run was trained on {run.model.cfg.num_vertices}")
     scores = evaluate_run(run, data, load_syncnet(args.syncnet) if args.syncnet else None)
-    print(json.dumps(scores, indent=1))
+    CONSOLE.print_json(json.dumps(scores))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(scores, indent=1))
@@ -140,18 +106,18 @@ def evaluate(args: Eval) -> dict:
 def animate(args: Animate) -> None:
     if args.load_config is not None:
         try:
-            from ns_plugins.learn2talk.avatar_animate import animate_avatar
+            from ns_plugins.learn2talk.avatar.animate import animate_avatar
         except ImportError as err:
             raise DataError(args.load_config, f"avatar rendering is not available in this install ({err})") from None
         animate_avatar(args.load_config, args.audio, args.output, run=args.run, vertices=args.vertices, speaker=args.speaker, width=args.size)
         return
     if args.run is None:
         raise DataError("--run", "animate needs a trained run (ns-l2t train --output RUN) to turn the audio into motion")
-    from ns_plugins.learn2talk.audio import read_wav
-    from ns_plugins.learn2talk.projection import FrontalCamera
-    from ns_plugins.learn2talk.render_mesh import render_mesh
-    from ns_plugins.learn2talk.run_dir import load_run
-    from ns_plugins.learn2talk.video import write_video_with_audio
+    from ns_plugins.learn2talk.talking_head.audio import read_wav
+    from ns_plugins.learn2talk.talking_head.projection import FrontalCamera
+    from ns_plugins.learn2talk.talking_head.render_mesh import render_mesh
+    from ns_plugins.learn2talk.talking_head.run import load_run
+    from ns_plugins.learn2talk.talking_head.video import write_video_with_audio
 
     run = load_run(args.run)
     if run.faces is None:
@@ -162,22 +128,39 @@ def animate(args: Animate) -> None:
     camera = FrontalCamera().scaled(size, size)
     frames = (render_mesh(v, run.faces, colors, camera) for v in verts)
     write_video_with_audio(frames, run.feature.fps, read_wav(args.audio, run.feature.sample_rate), args.output, run.feature.sample_rate)
-    print(f"wrote {args.output} ({verts.shape[0]} frames)")
+    CONSOLE.print(f"wrote {args.output} ({verts.shape[0]} frames)")
+
+
+def chosen_preset(argv: Sequence[str]) -> str:
+    """The ``--preset`` of an ``ns-l2t train`` command line (its defaults must be in place before tyro parses)."""
+    if not argv or argv[0] != "train":
+        return "cpu"
+    scan = argparse.ArgumentParser(add_help=False)
+    scan.add_argument("--preset", default="cpu")
+    name = scan.parse_known_args(argv[1:])[0].preset
+    if name not in PRESETS:
+        raise DataError("--preset", f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return name
+
+
+def parse(argv: Sequence[str]) -> Union[Synth, TrainConfig, Eval, Animate]:
+    """``ns-l2t`` arguments -> the subcommand's dataclass; ``train`` parses :class:`TrainConfig` itself."""
+    train_defaults = PRESETS[chosen_preset(argv)]
+    return tyro.cli(
+        Union[  # type: ignore[arg-type]
+            Annotated[Synth, tyro.conf.subcommand("synth")],
+            Annotated[TrainConfig, tyro.conf.subcommand("train", default=train_defaults)],
+            Annotated[Eval, tyro.conf.subcommand("eval")],
+            Annotated[Animate, tyro.conf.subcommand("animate")],
+        ],
+        args=list(argv),
+    )
 
 
 @exits_on_data_error
 def entrypoint() -> None:
-    import tyro
-
-    args = tyro.cli(
-        Union[
-            Annotated[Synth, tyro.conf.subcommand("synth")],
-            Annotated[Train, tyro.conf.subcommand("train")],
-            Annotated[Eval, tyro.conf.subcommand("eval")],
-            Annotated[Animate, tyro.conf.subcommand("animate")],
-        ]
-    )
-    {Synth: synth, Train: train, Eval: evaluate, Animate: animate}[type(args)](args)
+    args = parse(sys.argv[1:])
+    {Synth: synth, TrainConfig: train, Eval: evaluate, Animate: animate}[type(args)](args)  # type: ignore[operator]
 
 
 if __name__ == "__main__":

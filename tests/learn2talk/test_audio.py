@@ -6,7 +6,7 @@ import soundfile
 import torch
 
 from ns_plugins.data.errors import DataError
-from ns_plugins.learn2talk.audio import FeatureConfig, audio_features, read_wav, resample, write_wav
+from ns_plugins.learn2talk.talking_head.audio import FeatureConfig, audio_features, read_wav, resample, write_wav
 
 
 def _write_pcm(path, samples: np.ndarray, rate: int, width: int, channels: int = 1) -> None:
@@ -51,7 +51,7 @@ def test_formats_give_the_features_of_the_16_bit_mono_original(tmp_path):
 
     Measured mean differences: float 0.0007, 44.1 kHz stereo 0.011 (resampling), Vorbis 0.15.
     """
-    from ns_plugins.learn2talk.audio import resample
+    from ns_plugins.learn2talk.talking_head.audio import resample
 
     x16k = _speech_like()
     soundfile.write(tmp_path / "orig.wav", x16k, 16000, subtype="PCM_16")

@@ -7,8 +7,8 @@ import math
 import torch
 from gsplat.strategy.ops import duplicate, split
 
-from ns_plugins.learn2talk.binding import bind_gaussians, face_frames, quat_multiply, rotmat_to_quat, sample_on_faces, world_to_local
-from ns_plugins.learn2talk.head_mesh import make_head_mesh
+from ns_plugins.learn2talk.avatar.binding import bind_gaussians, face_frames, quat_multiply, rotmat_to_quat, sample_on_faces, world_to_local
+from ns_plugins.learn2talk.synth.head_mesh import make_head_mesh
 
 
 def quat_to_rotmat(q: torch.Tensor) -> torch.Tensor:

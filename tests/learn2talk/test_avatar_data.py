@@ -11,8 +11,8 @@ import torch
 
 from ns_plugins.data.cameras import PinholeCamera, look_at
 from ns_plugins.data.errors import DataError
-from ns_plugins.learn2talk.avatar_data import CAPTURE_LINEAR_KEY, FACES_KEY, FRAMES_KEY, TEMPLATE_KEY, VERTICES_KEY, AvatarDataParserConfig
-from ns_plugins.learn2talk.avatar_synth import generate_avatar_dataset, render_head
+from ns_plugins.learn2talk.avatar.dataparser import CAPTURE_LINEAR_KEY, FACES_KEY, FRAMES_KEY, TEMPLATE_KEY, VERTICES_KEY, AvatarDataParserConfig
+from ns_plugins.learn2talk.synth.avatar_capture import generate_avatar_dataset, render_head
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +116,8 @@ def test_missing_or_unreadable_mesh_files_are_one_line_errors(capture: Path, tmp
 
 
 def test_head_offsets_move_each_instants_mesh(tmp_path: Path) -> None:
-    from ns_plugins.learn2talk.avatar_synth import talking_coefficients
-    from ns_plugins.learn2talk.head_mesh import deform, make_head_mesh
+    from ns_plugins.learn2talk.synth.avatar_capture import talking_coefficients
+    from ns_plugins.learn2talk.synth.head_mesh import deform, make_head_mesh
 
     offsets = [[0.0, 0.0, 0.0], [0.3, -0.1, 0.0]]
     data = generate_avatar_dataset(tmp_path / "data", num_train_frames=1, num_test_frames=1, num_cameras=1, width=16, height=16,
@@ -131,7 +131,7 @@ def test_head_offsets_move_each_instants_mesh(tmp_path: Path) -> None:
 
 
 def test_animation_vertex_sequence_is_checked(tmp_path: Path) -> None:
-    from ns_plugins.learn2talk.avatar_animate import load_vertex_sequence
+    from ns_plugins.learn2talk.avatar.motion import load_vertex_sequence
 
     verts = np.zeros((4, 10, 3), np.float32)
     np.save(tmp_path / "ok.npy", verts)

@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from ns_plugins.learn2talk.avatar_animate import predict_avatar_motion
-from ns_plugins.learn2talk.avatar_viewer import ANIMATION, TEMPLATE, TRAINING_FRAME, AvatarViewerControls
-from ns_plugins.learn2talk.run_dir import load_run
+from ns_plugins.learn2talk.avatar.motion import predict_avatar_motion
+from ns_plugins.learn2talk.avatar.viewer import ANIMATION, TEMPLATE, TRAINING_FRAME, AvatarViewerControls, frame_at
+from ns_plugins.learn2talk.talking_head.run import load_run
 from tests.learn2talk.speech_run import tiny_speech_run
 
 
@@ -37,16 +37,16 @@ def test_expression_and_frame_pose_the_model() -> None:
     template = torch.zeros(5, 3)
     frames = torch.arange(3.0)[:, None, None].expand(3, 5, 3) + 1.0  # frame k: every vertex at k + 1
     model, controls = controlled(template, frames)
-    assert controls.pose_frame.max == 2
+    assert controls.pose_shown.value == "template"
 
     controls.pose_expression.value = TRAINING_FRAME
-    controls.pose_frame.value = 1
+    controls.pose_position.value = 0.5  # the middle of three frames
     controls.apply()
-    assert torch.equal(model.pose_vertices, frames[1])
+    assert torch.equal(model.pose_vertices, frames[1]) and controls.pose_shown.value == "1 of 0..2"
 
-    controls.pose_frame.value = 7  # past the end (a stale slider): the last frame
-    controls.apply()
-    assert torch.equal(model.pose_vertices, frames[2])
+    controls.show_frame(7)  # past the end: the last frame
+    assert controls.pose_position.value == 1.0 and torch.equal(model.pose_vertices, frames[2])
+    assert [frame_at(p, 3) for p in (0.0, 0.24, 0.26, 0.74, 0.76, 1.0, 1.5)] == [0, 0, 1, 1, 2, 2, 2]
 
     controls.pose_expression.value = ANIMATION  # nothing loaded yet: the template
     controls.apply()
@@ -70,20 +70,19 @@ def test_animate_button_loads_the_networks_meshes(speech: tuple) -> None:
     expected = template + 2.0 * (predicted - network.template(None))
     num = len(predicted)
     assert controls.speech_status.value == f"{num} frames at {network.feature.fps:g} fps"
-    assert controls.pose_expression.value == ANIMATION and controls.pose_frame.value == 0
-    assert controls.pose_frame.max == num - 1
+    assert controls.pose_expression.value == ANIMATION and controls.pose_position.value == 0
+    assert controls.pose_shown.value == f"0 of 0..{num - 1}"
     assert torch.allclose(model.pose_vertices, expected[0], atol=1e-6)
     assert (expected - template).abs().max() > 1e-3  # the network moves the mesh
 
-    controls.pose_frame.value = num - 1
-    controls.apply()
+    controls.show_frame(num - 1)
     assert torch.allclose(model.pose_vertices, expected[-1], atol=1e-6)
     # the same function drives ns-l2t animate --load-config
     assert torch.allclose(predict_avatar_motion(template, linear, run, wav).vertices, expected, atol=1e-6)
 
-    controls.pose_expression.value = TRAINING_FRAME  # one training instant: the slider shrinks back
+    controls.pose_expression.value = TRAINING_FRAME  # one training instant: the same slider position shows it
     controls.apply()
-    assert controls.pose_frame.max == 1 and torch.equal(model.pose_vertices, template)
+    assert controls.pose_shown.value == "0 of 0..0" and torch.equal(model.pose_vertices, template)
 
 
 def test_animate_button_reports_errors_in_the_panel(speech: tuple, tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from ns_plugins.data.errors import DataError
-from ns_plugins.learn2talk.audio import FeatureConfig, write_wav
-from ns_plugins.learn2talk.datasets import load_dataset
+from ns_plugins.learn2talk.talking_head.audio import FeatureConfig, write_wav
+from ns_plugins.learn2talk.talking_head.datasets import load_dataset
 
 FEAT = FeatureConfig()
 V = 30

@@ -15,7 +15,7 @@ def test_synth_train_eval_animate(tmp_path):
     assert 0 < scores["lve"] < 0.05 and scores["lse_d"] > 0
     wav = next((tmp_path / "data" / "test").glob("*.wav"))
     run(l2t, "animate", "--run", tmp_path / "run", "--audio", wav, "--output", tmp_path / "mesh.mp4", "--size", 64, cwd=tmp_path)
-    from ns_plugins.learn2talk.video import probe_streams
+    from ns_plugins.learn2talk.talking_head.video import probe_streams
 
     streams = probe_streams(tmp_path / "mesh.mp4")
     assert "Video: h264" in streams and "Audio: aac" in streams and "64x64" in streams

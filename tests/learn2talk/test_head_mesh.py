@@ -1,8 +1,8 @@
 import numpy as np
 import torch
 
-from ns_plugins.learn2talk.head_mesh import BASIS_NAMES, deform, make_head_mesh
-from ns_plugins.learn2talk.speech_synth import UNITS, make_speaker, synthesize
+from ns_plugins.learn2talk.synth.head_mesh import BASIS_NAMES, deform, make_head_mesh
+from ns_plugins.learn2talk.synth.speech import UNITS, make_speaker, synthesize
 
 
 def test_head_mesh_shapes_closed_and_outward():

@@ -1,6 +1,6 @@
 import torch
 
-from ns_plugins.learn2talk.faceformer import FaceFormer, FaceFormerConfig, alignment_mask, biased_causal_mask, periodic_positional_encoding
+from ns_plugins.learn2talk.talking_head.faceformer import FaceFormer, FaceFormerConfig, alignment_mask, biased_causal_mask, periodic_positional_encoding
 
 
 def _model(v: int = 50) -> FaceFormer:
@@ -59,7 +59,7 @@ def test_causal_in_audio_and_motion():
 
 
 def test_causal_from_raw_audio():
-    from ns_plugins.learn2talk.audio import FeatureConfig, audio_features
+    from ns_plugins.learn2talk.talking_head.audio import FeatureConfig, audio_features
 
     cfg = FeatureConfig(n_mels=8)
     model = _model()

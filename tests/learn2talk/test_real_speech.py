@@ -18,7 +18,7 @@ RECORDING = SPEECH / "cheetah_test_en.wav"
 
 @pytest.mark.skipif(not RECORDING.is_file(), reason=f"no real speech recording at {RECORDING} (shared test data absent)")
 def test_real_recording_animates_a_mesh_video(tmp_path: Path) -> None:
-    from ns_plugins.learn2talk.video import probe_streams
+    from ns_plugins.learn2talk.talking_head.video import probe_streams
 
     network, _ = tiny_speech_run(tmp_path)
     out = tmp_path / "real.mp4"

@@ -1,11 +1,11 @@
 import numpy as np
 import torch
 
-from ns_plugins.learn2talk.audio import FeatureConfig, audio_features
-from ns_plugins.learn2talk.head_mesh import deform, make_head_mesh
-from ns_plugins.learn2talk.speech_synth import make_speaker, random_units, synthesize
-from ns_plugins.learn2talk.syncnet3d import lse, sync_training_pairs
-from ns_plugins.learn2talk.train import train_syncnet
+from ns_plugins.learn2talk.talking_head.audio import FeatureConfig, audio_features
+from ns_plugins.learn2talk.synth.head_mesh import deform, make_head_mesh
+from ns_plugins.learn2talk.synth.speech import make_speaker, random_units, synthesize
+from ns_plugins.learn2talk.talking_head.syncnet3d import lse, sync_training_pairs
+from ns_plugins.learn2talk.talking_head.train import train_syncnet
 
 
 def _sequences(seed: int, count: int, mesh, feat):
@@ -24,7 +24,7 @@ def test_syncnet_separates_in_sync_from_shifted():
     mesh = make_head_mesh(resolution=16)
     feat = FeatureConfig()
     train_f, train_l = _sequences(0, 12, mesh, feat)
-    net = train_syncnet(train_f, train_l, feat, steps=250, seed=0, log=False)
+    net = train_syncnet(train_f, train_l, feat, steps=250, seed=0)
     test_f, test_l = _sequences(1, 6, mesh, feat)
     gen = torch.Generator().manual_seed(3)
     probs, labels = [], []

@@ -1,6 +1,6 @@
 """learn2talk's Gaussian avatar in the web viewer: the render, and the controls that pose it.
 
-The "Expression" dropdown and the "Frame" slider pose the avatar on the template, a training
+The "Expression" dropdown and the "Sequence position" slider pose the avatar on the template, a training
 instant's tracked mesh or a speech animation; "Animate from speech" runs a tiny ns-l2t run's
 audio-to-vertices network on a .wav typed into the page.
 """
@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from ns_plugins.learn2talk.avatar_animate import predict_avatar_motion
-from ns_plugins.learn2talk.avatar_data import CAPTURE_LINEAR_KEY, FRAMES_KEY
-from ns_plugins.learn2talk.avatar_viewer import EXPRESSIONS
+from ns_plugins.learn2talk.avatar.motion import predict_avatar_motion
+from ns_plugins.learn2talk.avatar.dataparser import CAPTURE_LINEAR_KEY, FRAMES_KEY
+from ns_plugins.learn2talk.avatar.viewer import EXPRESSIONS
 from tests.learn2talk.speech_run import MESH_RESOLUTION, tiny_speech_run
 from tests.viewer.browser import Browser
 from tests.viewer.conftest import BLANK_SPREAD, assert_matches, save_screenshot, wait_for_frame
 from tests.viewer.frames import spread
 
 METHOD = "learn2talk"
-CONTROLS = ("Expression", "Frame", "Speech (.wav)", "ns-l2t run", "Animate from speech", "Animation status")
+CONTROLS = ("Expression", "Sequence position", "Frame shown", "Speech (.wav)", "ns-l2t run", "Animate from speech", "Animation status")
 
 
 HEAD_OFFSETS = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.3, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
@@ -30,7 +30,7 @@ HEAD_OFFSETS = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.3, 0.0, 0.0], [0.0, 0.0, 0.
 
 
 def head_capture(folder: Path) -> Path:
-    from ns_plugins.learn2talk.avatar_synth import generate_avatar_dataset
+    from ns_plugins.learn2talk.synth.avatar_capture import generate_avatar_dataset
 
     return generate_avatar_dataset(folder, num_train_frames=3, num_test_frames=2, num_cameras=3, width=32, height=32,
                                    mesh_resolution=MESH_RESOLUTION, supersample=2, head_offsets=HEAD_OFFSETS)
@@ -66,18 +66,18 @@ def test_expression_and_frame_controls_pose_the_avatar(config: Path, browser: Br
     other = int((frames - frames[far]).norm(dim=-1).amax(-1).argmax())
 
     browser.select("Expression", "training frame")
-    controls.pose_frame.value = far  # the server-side handle (a slider drag is not reliably scriptable)
+    controls.show_frame(far)  # the server-side handle (a slider drag is not reliably scriptable)
     wait_posed(browser, viewer, frames[far], f"training frame {far}")
     shown_far = wait_for_frame(browser, viewer, changed_from=template_view, what=f"training frame {far}")
     assert_matches(shown_far, viewer.reference(), f"training frame {far}")
     save_screenshot(browser, screenshot_dir, METHOD)  # the panel is scrolled to the avatar's controls
 
-    controls.pose_frame.value = other
+    controls.show_frame(other)
     wait_posed(browser, viewer, frames[other], f"training frame {other}")
     shown_other = wait_for_frame(browser, viewer, changed_from=shown_far, what=f"training frame {other}")
     assert_matches(shown_other, viewer.reference(), f"training frame {other}")
 
-    controls.pose_frame.value = far
+    controls.show_frame(far)
     wait_posed(browser, viewer, frames[far], f"training frame {far} again")
     again = wait_for_frame(browser, viewer, changed_from=shown_other, what=f"training frame {far} again")
     assert_matches(again, shown_far, f"training frame {far} again")
@@ -104,10 +104,10 @@ def test_animate_from_speech(config: Path, browser: Browser, show, tmp_path: Pat
     assert torch.allclose(animation, predict_avatar_motion(viewer.model.template.cpu(), linear, run, wav).vertices, atol=1e-6)
     browser.wait(lambda: browser.field_value("Animation status") == status, "the status in the page", 20)
     browser.wait(lambda: browser.field_value("Expression") == "animation", "the page to show the animation", 20)
-    # the page's slider now spans the animation
-    browser.wait(lambda: browser.slider_max("Frame") == last, f"the page's frame slider to end at {last}", 20)
-    browser.set_number("Frame", last)
-    browser.wait(lambda: controls.pose_frame.value == last, "the last frame to reach the server", 20)
+    # the page's position slider spans the animation: its end is the last frame
+    browser.set_number("Sequence position", 1)
+    browser.wait(lambda: controls.pose_position.value == 1, "the slider's end to reach the server", 20)
+    browser.wait(lambda: browser.field_value("Frame shown") == f"{last} of 0..{last}", "the page to name the last frame", 20)
     wait_posed(browser, viewer, animation[last], f"animation frame {last}")
     shown = wait_for_frame(browser, viewer, what=f"animation frame {last}")
     assert_matches(shown, viewer.reference(), f"animation frame {last}")

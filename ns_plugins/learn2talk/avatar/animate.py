@@ -8,25 +8,26 @@ explicit vertex sequence (``vertices``: a [T, V, 3] .npy in the capture's coordi
 frame poses the avatar's Gaussians on the frame's mesh and renders them from one fixed camera:
 the frontal camera (on the template's +z axis, y up, at the training cameras' distance, with
 their intrinsics) or a dataset camera (``camera_index``). :func:`predict_avatar_motion` (speech
--> the avatar's meshes) is shared with the viewer's "Animate from speech" button (``avatar_viewer.py``).
+-> the avatar's meshes) is shared with the viewer's "Animate from speech" button (``viewer.py``); it lives in ``motion.py``, which loads no nerfstudio pipeline.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
 import numpy as np
 import torch
 from nerfstudio.cameras.cameras import Cameras
+from nerfstudio.utils.rich_utils import CONSOLE
 
 from ns_plugins.data.cameras import look_at
 from ns_plugins.data.errors import DataError
-from ns_plugins.learn2talk.audio import SAMPLE_RATE, read_wav
-from ns_plugins.learn2talk.avatar_data import to_dataparser_frame
-from ns_plugins.learn2talk.video import write_video_with_audio
+from ns_plugins.learn2talk.avatar.dataparser import to_dataparser_frame
+from ns_plugins.learn2talk.avatar.motion import load_vertex_sequence, predict_avatar_motion
+from ns_plugins.learn2talk.talking_head.audio import SAMPLE_RATE, read_wav
+from ns_plugins.learn2talk.talking_head.video import write_video_with_audio
 from ns_plugins.splat.evaluate import load_trained_pipeline
 
 DEFAULT_FPS = 25.0
@@ -80,53 +81,6 @@ def render_frames(model, camera: Cameras, vertices: torch.Tensor) -> Iterator[np
         model.pose_vertices = rest
 
 
-def load_vertex_sequence(path: Path, num_vertices: int) -> torch.Tensor:
-    """A [T, V, 3] .npy (capture coordinates) -> tensor, with one-line errors naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, "vertex sequence does not exist")
-    try:
-        verts = np.load(path, allow_pickle=False)
-    except Exception as err:  # not an .npy
-        raise DataError(path, f"cannot be read as a .npy array ({type(err).__name__}: {err})") from None
-    if verts.ndim != 3 or verts.shape[2] != 3 or verts.shape[0] < 1:
-        raise DataError(path, f"vertex sequence must be a [T, V, 3] array, got shape {list(verts.shape)}")
-    if verts.shape[1] != num_vertices:
-        raise DataError(path, f"has {verts.shape[1]} vertices per frame but the avatar's template has {num_vertices}")
-    if not np.isfinite(verts).all():
-        raise DataError(path, "the vertices hold NaN or infinite values")
-    return torch.from_numpy(verts.astype(np.float32))
-
-
-@dataclass
-class AvatarMotion:
-    """Meshes predicted from speech, for the avatar."""
-
-    vertices: torch.Tensor
-    """[T, V, 3] dataparser coordinates."""
-    fps: float
-    sample_rate: int
-    """the network's audio rate (the speech is read at it)."""
-
-
-def predict_avatar_motion(template: torch.Tensor, capture_linear: torch.Tensor, run: Path, audio: Path, speaker: Optional[str] = None) -> AvatarMotion:
-    """Speech -> the avatar's meshes, with the audio-to-vertices network of an ``ns-l2t train`` run.
-
-    The network's offsets from its own template are added to the avatar's ``template`` [V, 3]
-    (dataparser coordinates) after ``capture_linear`` [3, 3] (the dataparser's rotation x scale),
-    so a network trained on another head of the same topology drives this one.
-    """
-    from ns_plugins.learn2talk.run_dir import load_run
-
-    network = load_run(Path(run))
-    predicted = network.predict_wav(Path(audio), speaker)
-    if predicted.shape[1] != template.shape[0]:
-        raise DataError(run, f"the network predicts {predicted.shape[1]} vertices but the avatar's template has {template.shape[0]}")
-    offsets = predicted - network.template(speaker)
-    vertices = template + offsets @ capture_linear.to(offsets).T
-    return AvatarMotion(vertices, float(network.feature.fps), int(network.feature.sample_rate))
-
-
 def animate_avatar(
     load_config: Path,
     audio: Path,
@@ -175,5 +129,5 @@ def animate_avatar(
     render_seconds = time.perf_counter() - start
     write_video_with_audio(frames, fps, waveform, Path(output), sample_rate)
     result = {"frames": len(frames), "fps": fps, "render_fps": len(frames) / max(render_seconds, 1e-9), "output": str(output)}
-    print(f"wrote {output} ({len(frames)} frames, avatar rendered at {result['render_fps']:.1f} frames/s)")
+    CONSOLE.print(f"wrote {output} ({len(frames)} frames, avatar rendered at {result['render_fps']:.1f} frames/s)")
     return result

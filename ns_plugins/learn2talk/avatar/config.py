@@ -14,8 +14,8 @@ from nerfstudio.engine.schedulers import ExponentialDecaySchedulerConfig
 from nerfstudio.plugins.types import MethodSpecification
 
 from ns_plugins.data.datamanager import PortableDatamanagerConfig
-from ns_plugins.learn2talk.avatar_data import AvatarDataParserConfig
-from ns_plugins.learn2talk.avatar_model import BINDING_KEY, AvatarModelConfig
+from ns_plugins.learn2talk.avatar.dataparser import AvatarDataParserConfig
+from ns_plugins.learn2talk.avatar.model import BINDING_KEY, AvatarModelConfig
 from ns_plugins.splat.config import portable_trainer_config, splatfacto_optimizers
 from ns_plugins.splat.trainer_config import PortableTrainerConfig
 

@@ -6,12 +6,20 @@ with a learning-rate-0 optimizer: gsplat's densification splits, duplicates and 
 the others, so children keep their parent's triangle, and checkpoints carry it. Splitting
 samples in local coordinates, which is the world-space split mapped through the binding.
 
-The ``means``/``scales``/``quats`` properties return the WORLD Gaussians of the current mesh
-pose (``binding.py``); everything that renders or exports through them (the base model's
-rasterize call, ``ns-export``) sees the posed avatar. The pose is the camera's
-``metadata["vertices"]`` (set per image by ``learn2talk-data``), else ``pose_vertices``
-(the template until someone sets another, e.g. the animation or the viewer's controls,
-``avatar_viewer.py``); a render binds once.
+Two coordinate systems, kept apart by name:
+
+- LOCAL (``gauss_params``, and ``local_means``/``local_scales``/``local_quats``): what the
+  optimizers, the densification strategy (splits sample around the local mean with the local
+  scales), the regularisers and checkpoints see. The strategy only ever gets ``gauss_params``.
+- WORLD (the ``means``/``scales``/``quats`` properties, :class:`PosedGaussians`): the Gaussians
+  bound to one mesh pose, computed, never stored. The base model's rasterize call and everything
+  that exports or crops through these properties (``ns-export``, the crop box) gets them.
+
+The pose is the camera's ``metadata["vertices"]`` (set per image by ``learn2talk-data``), else
+``pose_vertices`` (the template until the animation or the viewer's controls set another,
+``viewer.py``). ``get_outputs`` binds once per render and holds the result in ``render_pose``
+for the base model's rasterize call; outside a render ``render_pose`` is None and the properties
+bind on ``pose_vertices``.
 
 Densification thresholds compare local scales, which are in units of the parent triangle's size
 k: the strategy's scene scale is set to 1 / mean k so the thresholds keep their world meaning.
@@ -22,19 +30,30 @@ mesh moves to expressions never seen): position ``relu(|mu| - 1)`` and scale ``r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple, Type
+from typing import Dict, List, NamedTuple, Optional, Type
 
 import torch
 from nerfstudio.cameras.cameras import Cameras
 from torch.nn import Parameter
 
-from ns_plugins.learn2talk.avatar_data import CAPTURE_LINEAR_KEY, FACES_KEY, FRAMES_KEY, TEMPLATE_KEY, VERTICES_KEY
-from ns_plugins.learn2talk.avatar_viewer import AvatarViewerControls
-from ns_plugins.learn2talk.binding import bind_gaussians, face_frames, sample_on_faces, world_to_local
+from ns_plugins.learn2talk.avatar.dataparser import CAPTURE_LINEAR_KEY, FACES_KEY, FRAMES_KEY, TEMPLATE_KEY, VERTICES_KEY
+from ns_plugins.learn2talk.avatar.viewer import AvatarViewerControls
+from ns_plugins.learn2talk.avatar.binding import bind_gaussians, face_frames, sample_on_faces, world_to_local
 from ns_plugins.splat.model import PortableSplatModel, PortableSplatModelConfig
 
 BINDING_KEY = "binding"
 """gauss_params entry: parent triangle id of each Gaussian, float [N, 1] (exact below 2^24)."""
+
+
+class PosedGaussians(NamedTuple):
+    """World Gaussians on one mesh pose."""
+
+    means: torch.Tensor
+    """[N, 3]"""
+    log_scales: torch.Tensor
+    """[N, 3]"""
+    quats: torch.Tensor
+    """[N, 4] unit (w, x, y, z)"""
 
 
 @dataclass
@@ -71,7 +90,9 @@ class AvatarModel(PortableSplatModel):
         self.register_buffer("faces", metadata[FACES_KEY].long().clone(), persistent=False)
         self.register_buffer("template", metadata[TEMPLATE_KEY].float().clone(), persistent=False)
         self.pose_vertices: torch.Tensor = self.template
-        self._posed: Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None  # one binding per render
+        """[V, 3] the mesh the avatar is shown on when a camera carries none (viewer, animation)."""
+        self.render_pose: Optional[PosedGaussians] = None
+        """The world Gaussians of the render in progress (set and cleared by ``get_outputs``)."""
         frames = metadata.get(FRAMES_KEY, self.template[None]).float()
         self.avatar_controls = AvatarViewerControls(self, frames, metadata.get(CAPTURE_LINEAR_KEY, torch.eye(3)).float())
         self.initialise_on_mesh()
@@ -110,26 +131,43 @@ class AvatarModel(PortableSplatModel):
         groups[BINDING_KEY] = [self.gauss_params[BINDING_KEY]]
         return groups
 
-    def bound_gaussians(self, vertices: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """World (means [N, 3], log scales [N, 3], quats [N, 4]) on ``vertices`` [V, 3] (default ``pose_vertices``)."""
-        verts = self.pose_vertices.to(self.template) if vertices is None else vertices
-        p = self.gauss_params
-        return bind_gaussians(p["means"], p["scales"], p["quats"], self.parents, verts, self.faces)
+    @property
+    def local_means(self) -> torch.Tensor:
+        """[N, 3] means in their parent triangles' frames, in units of the triangle's scale k."""
+        return self.gauss_params["means"]
 
-    def _world(self) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        return self._posed if self._posed is not None else self.bound_gaussians()
+    @property
+    def local_scales(self) -> torch.Tensor:
+        """[N, 3] log scales relative to the parent triangle's scale k."""
+        return self.gauss_params["scales"]
+
+    @property
+    def local_quats(self) -> torch.Tensor:
+        """[N, 4] rotations relative to the parent triangle's frame (any norm)."""
+        return self.gauss_params["quats"]
+
+    def posed_gaussians(self, vertices: Optional[torch.Tensor] = None) -> PosedGaussians:
+        """The world Gaussians on ``vertices`` [V, 3] (default ``pose_vertices``)."""
+        verts = self.pose_vertices.to(self.template) if vertices is None else vertices
+        return PosedGaussians(*bind_gaussians(self.local_means, self.local_scales, self.local_quats, self.parents, verts, self.faces))
+
+    def _world(self) -> PosedGaussians:
+        return self.render_pose if self.render_pose is not None else self.posed_gaussians()
 
     @property
     def means(self) -> torch.Tensor:
-        return self._world()[0]
+        """[N, 3] WORLD means of the current pose (the strategy works on ``gauss_params``, local)."""
+        return self._world().means
 
     @property
     def scales(self) -> torch.Tensor:
-        return self._world()[1]
+        """[N, 3] WORLD log scales of the current pose."""
+        return self._world().log_scales
 
     @property
     def quats(self) -> torch.Tensor:
-        return self._world()[2]
+        """[N, 4] WORLD rotations of the current pose."""
+        return self._world().quats
 
     # ---- rendering ---------------------------------------------------------------------------
 
@@ -138,11 +176,11 @@ class AvatarModel(PortableSplatModel):
         verts = None
         if isinstance(camera, Cameras) and camera.metadata and VERTICES_KEY in camera.metadata:
             verts = camera.metadata[VERTICES_KEY].reshape(-1, self.template.shape[0], 3)[0].to(self.template)
-        self._posed = self.bound_gaussians(verts)
+        self.render_pose = self.posed_gaussians(verts)
         try:
             return super().get_outputs(camera)
         finally:
-            self._posed = None
+            self.render_pose = None
 
     # ---- losses ------------------------------------------------------------------------------
 
@@ -150,7 +188,7 @@ class AvatarModel(PortableSplatModel):
         loss_dict = super().get_loss_dict(outputs, batch, metrics_dict)
         if self.training:
             cfg = self.config
-            local_means, local_scales = self.gauss_params["means"], torch.exp(self.gauss_params["scales"])
+            local_means, local_scales = self.local_means, torch.exp(self.local_scales)
             if cfg.position_loss_weight > 0:
                 loss_dict["position_loss"] = cfg.position_loss_weight * torch.relu(local_means.norm(dim=-1) - cfg.position_threshold).mean()
             if cfg.scale_loss_weight > 0:

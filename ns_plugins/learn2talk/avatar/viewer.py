@@ -5,7 +5,9 @@ model's ``pose_vertices``; these controls set it (any change re-renders the view
 
 - "Expression": ``template`` (the neutral mesh), ``training frame`` (the tracked mesh of one
   training instant, as the dataparser loaded it) or ``animation`` (meshes predicted from speech).
-- "Frame": which training instant or animation frame; its range follows the expression.
+- "Sequence position": where in the chosen sequence (0 its first frame, 1 its last), so one slider
+  spans sequences of any length (viser 0.2.7, nerfstudio 1.1.5's, has no public setter for a
+  slider's range); "Frame shown" says which frame that is.
 - "Speech (.wav)", "ns-l2t run" and "Animate from speech": run the run's audio-to-vertices network
   on the speech, as ``ns-l2t animate --load-config`` does, then show ``animation`` from frame 0.
 - "Animation status": what the button loaded, or why it could not.
@@ -15,32 +17,22 @@ from __future__ import annotations
 
 import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
 import torch
 from nerfstudio.viewer.viewer_elements import ViewerButton, ViewerDropdown, ViewerSlider, ViewerText
 from torch import nn
 
 from ns_plugins.data.errors import DataError
-
-if TYPE_CHECKING:
-    from ns_plugins.learn2talk.avatar_animate import AvatarMotion
+from ns_plugins.learn2talk.avatar.motion import AvatarMotion, predict_avatar_motion
 
 TEMPLATE, TRAINING_FRAME, ANIMATION = "template", "training frame", "animation"
 EXPRESSIONS = [TEMPLATE, TRAINING_FRAME, ANIMATION]
 
 
-def set_slider_max(slider: ViewerSlider, maximum: int) -> None:
-    """Move a slider's upper end, on the server and in the page.
-
-    viser 0.2.7 (nerfstudio 1.1.5's) has no setter for it: send the property update its setters send.
-    """
-    slider.max = maximum
-    handle = slider.gui_handle
-    if handle is not None:
-        from viser._messages import GuiUpdateMessage
-
-        handle._impl.gui_api._websock_interface.queue_message(GuiUpdateMessage(handle._impl.id, {"max": maximum}))
+def frame_at(position: float, length: int) -> int:
+    """The frame of a sequence of ``length`` frames at ``position`` in [0, 1] (clamped)."""
+    return min(max(round(float(position) * (length - 1)), 0), length - 1)
 
 
 class AvatarViewerControls(nn.Module):
@@ -64,8 +56,9 @@ class AvatarViewerControls(nn.Module):
         self._animation: Optional[torch.Tensor] = None  # [T, V, 3], set by the button
         self.pose_expression = ViewerDropdown("Expression", TEMPLATE, list(EXPRESSIONS), cb_hook=self._on_pose_change,
                                               hint="mesh the Gaussians are posed on")
-        self.pose_frame = ViewerSlider("Frame", 0, 0, max(len(frames) - 1, 1), 1, cb_hook=self._on_pose_change,
-                                       hint="training instant or animation frame")
+        self.pose_position = ViewerSlider("Sequence position", 0.0, 0.0, 1.0, 1e-4, cb_hook=self._on_pose_change,
+                                          hint="where in the training instants or the animation: 0 first frame, 1 last")
+        self.pose_shown = ViewerText("Frame shown", "template", disabled=True, hint="the frame the avatar is posed on")
         self.speech_audio = ViewerText("Speech (.wav)", "", hint="speech to animate the avatar with")
         self.speech_network = ViewerText("ns-l2t run", "", hint="an ns-l2t train --output folder (the audio-to-vertices network)")
         self.speech_run_button = ViewerButton("Animate from speech", cb_hook=self._on_animate)
@@ -80,33 +73,38 @@ class AvatarViewerControls(nn.Module):
             return self._animation
         return None
 
+    def frame_index(self) -> Optional[int]:
+        """Index of the frame shown in the current sequence (None: the template)."""
+        seq = self.sequence()
+        return None if seq is None else frame_at(self.pose_position.value, len(seq))
+
     def selected_vertices(self) -> Optional[torch.Tensor]:
         """[V, 3] the mesh to pose the avatar on (None: the template)."""
+        seq, index = self.sequence(), self.frame_index()
+        return None if seq is None or index is None else seq[index]
+
+    def show_frame(self, index: int) -> None:
+        """Move the position slider to frame ``index`` of the current sequence (what a drag to it does)."""
         seq = self.sequence()
-        if seq is None:
-            return None
-        return seq[min(max(int(self.pose_frame.value), 0), len(seq) - 1)]
+        length = 1 if seq is None else len(seq)
+        self.pose_position.value = min(max(index, 0), length - 1) / max(length - 1, 1)
+        self.apply()
 
     def apply(self) -> None:
-        """Fit the frame slider to the current sequence and pose the model on the selected mesh."""
+        """Pose the model on the selected mesh and say which frame it is."""
+        seq, index = self.sequence(), self.frame_index()
+        self.pose_shown.value = "template" if seq is None or index is None else f"{index} of 0..{len(seq) - 1}"
         model = self._model_ref()
-        seq = self.sequence()
-        last = max(len(seq) - 1, 1) if seq is not None else max(len(self._frames) - 1, 1)
-        if self.pose_frame.max != last:
-            set_slider_max(self.pose_frame, last)
         if model is not None:
             verts = self.selected_vertices()
             model.pose_vertices = model.template if verts is None else verts.to(model.template)
 
     def load_animation(self, audio: Path, run: Path, speaker: Optional[str] = None) -> AvatarMotion:
         """Predict the meshes of ``audio`` with the network of ``run``, then show them from frame 0."""
-        # imported here: avatar_animate loads nerfstudio's method registry, which imports this model
-        from ns_plugins.learn2talk.avatar_animate import predict_avatar_motion
-
         model = self._model_ref()
         motion = predict_avatar_motion(model.template.cpu(), self._capture_linear, Path(run), Path(audio), speaker)
         self._animation = motion.vertices
-        self.pose_frame.value = 0
+        self.pose_position.value = 0.0
         self.pose_expression.value = ANIMATION
         self.apply()  # the elements' callbacks do it too, but only once they are in a viewer
         return motion

@@ -165,13 +165,3 @@ def deform(mesh: HeadMesh, coeffs: torch.Tensor) -> torch.Tensor:
     if coeffs.shape[-1] != mesh.bases.shape[0]:
         raise ValueError(f"coeffs have {coeffs.shape[-1]} bases, the mesh has {mesh.bases.shape[0]}")
     return mesh.template + torch.einsum("tk,kvd->tvd", coeffs.to(mesh.bases), mesh.bases)
-
-
-def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
-    """Area-weighted vertex normals. vertices [..., V, 3], faces [F, 3] -> [..., V, 3] unit."""
-    tri = vertices[..., faces, :]
-    fn = torch.linalg.cross(tri[..., 1, :] - tri[..., 0, :], tri[..., 2, :] - tri[..., 0, :])
-    normals = torch.zeros_like(vertices)
-    for k in range(3):
-        normals.index_add_(-2, faces[:, k], fn)
-    return torch.nn.functional.normalize(normals, dim=-1)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ns_plugins.learn2talk.head_mesh import BASIS_NAMES
+from ns_plugins.learn2talk.synth.head_mesh import BASIS_NAMES
 
 TAU = 0.03
 CONTROL_RATE = 1000  # Hz of the articulatory simulation

@@ -121,7 +121,7 @@ def audio_features(waveform: torch.Tensor, cfg: FeatureConfig, num_frames: int |
         num_frames = num_motion_frames(waveform.shape[-1], cfg)
     n_audio = num_frames * cfg.frames_per_motion_frame
     if cfg.kind == "wav2vec2":
-        from ns_plugins.learn2talk.wav2vec2 import wav2vec2_features
+        from ns_plugins.learn2talk.talking_head.wav2vec2 import wav2vec2_features
 
         return wav2vec2_features(waveform, cfg.wav2vec2_path or "", n_audio)
     win = int(round(cfg.window_s * cfg.sample_rate))

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ns_plugins.data.errors import DataError
-from ns_plugins.learn2talk.audio import FeatureConfig, num_motion_frames, read_wav, resample
+from ns_plugins.learn2talk.talking_head.audio import FeatureConfig, num_motion_frames, read_wav, resample
 
 SPLITS = ("train", "val", "test")
 VOCASET_SPEAKERS = {

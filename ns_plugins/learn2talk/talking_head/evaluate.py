@@ -6,11 +6,11 @@ import time
 
 import torch
 
-from ns_plugins.learn2talk.audio import FeatureConfig, audio_features
-from ns_plugins.learn2talk.datasets import TalkingDataset
-from ns_plugins.learn2talk.metrics import lip_vertex_error, upper_face_dynamics_deviation
-from ns_plugins.learn2talk.run_dir import TalkingRun
-from ns_plugins.learn2talk.syncnet3d import SyncNet3D, lse
+from ns_plugins.learn2talk.talking_head.audio import FeatureConfig, audio_features
+from ns_plugins.learn2talk.talking_head.datasets import TalkingDataset
+from ns_plugins.learn2talk.talking_head.metrics import lip_vertex_error, upper_face_dynamics_deviation
+from ns_plugins.learn2talk.talking_head.run import TalkingRun
+from ns_plugins.learn2talk.talking_head.syncnet3d import SyncNet3D, lse
 
 
 def score_predictions(preds: list[torch.Tensor], data: TalkingDataset, syncnet: SyncNet3D, feat: FeatureConfig) -> dict:

@@ -39,6 +39,13 @@ class FaceFormerConfig:
         return asdict(self)
 
 
+def speaker_style(speakers: list[str], speaker: str | None) -> torch.Tensor:
+    """[N] one-hot style of a training speaker; an unknown speaker gets the average style."""
+    if speaker in speakers:
+        return torch.nn.functional.one_hot(torch.tensor(speakers.index(speaker)), len(speakers)).float()
+    return torch.full((len(speakers),), 1.0 / len(speakers))
+
+
 def periodic_positional_encoding(length: int, d_model: int, period: int) -> torch.Tensor:
     """[length, d_model] sinusoidal encoding of (t mod period)."""
     pos = (torch.arange(length) % period).float()[:, None]

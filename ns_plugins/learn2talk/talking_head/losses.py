@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ns_plugins.learn2talk.syncnet3d import SyncNet3D
+from ns_plugins.learn2talk.talking_head.syncnet3d import SyncNet3D
 
 
 def vertex_loss(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

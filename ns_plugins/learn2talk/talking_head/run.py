@@ -16,9 +16,11 @@ from pathlib import Path
 import torch
 
 from ns_plugins.data.errors import DataError
-from ns_plugins.learn2talk.audio import FeatureConfig, audio_features, num_motion_frames, read_wav
-from ns_plugins.learn2talk.faceformer import FaceFormer, FaceFormerConfig
-from ns_plugins.learn2talk.syncnet3d import SyncNet3D, SyncNetConfig
+from ns_plugins.learn2talk.talking_head.audio import FeatureConfig, audio_features, num_motion_frames, read_wav
+from ns_plugins.learn2talk.talking_head.checkpoint import load_checkpoint, save_checkpoint
+from ns_plugins.learn2talk.talking_head.datasets import TalkingDataset
+from ns_plugins.learn2talk.talking_head.faceformer import FaceFormer, FaceFormerConfig, speaker_style
+from ns_plugins.learn2talk.talking_head.syncnet3d import SyncNet3D, load_syncnet
 
 
 @dataclass
@@ -40,8 +42,6 @@ class TalkingRun:
 
     def style(self, speaker: str | None) -> torch.Tensor:
         """[1, N] one-hot of a training speaker; an unknown or missing speaker gets the average style."""
-        from ns_plugins.learn2talk.train import speaker_style
-
         return speaker_style(self.speakers, speaker)[None]
 
     def template(self, speaker: str | None) -> torch.Tensor:
@@ -65,25 +65,13 @@ class TalkingRun:
         return self.predict(waveform, speaker)
 
 
-def save_syncnet(path: Path, net: SyncNet3D) -> None:
-    torch.save({"config": net.cfg.to_dict(), "state": net.state_dict()}, path)
-
-
-def load_syncnet(path: Path) -> SyncNet3D:
-    blob = _load(path)
-    net = SyncNet3D(SyncNetConfig(**blob["config"]))
-    net.load_state_dict(blob["state"])
-    return net.eval()
-
-
-def _load(path: Path) -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise DataError(path, "file not found")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any failure means a bad checkpoint
-        raise DataError(path, f"unreadable checkpoint ({err})") from None
+def save_run(path: Path, info: dict, model: FaceFormer, data: TalkingDataset) -> None:
+    """Write the regressor, the meshes of ``data`` and ``info`` (run.json, written last: it marks a complete run)."""
+    save_checkpoint(path / "regressor.pt", model.state_dict())
+    mesh = {"templates": data.templates, "lip_vertex_ids": data.lip_vertex_ids, "upper_face_vertex_ids": data.upper_face_vertex_ids,
+            "faces": data.faces, "vertex_colors": data.vertex_colors}
+    save_checkpoint(path / "mesh.pt", mesh)
+    (path / "run.json").write_text(json.dumps(info, indent=1))
 
 
 def load_run(path: Path) -> TalkingRun:
@@ -93,8 +81,8 @@ def load_run(path: Path) -> TalkingRun:
         raise DataError(path, "not an ns-l2t run (no run.json): train one with ns-l2t train --output RUN")
     info = json.loads((path / "run.json").read_text())
     model = FaceFormer(FaceFormerConfig(**info["regressor"]))
-    model.load_state_dict(_load(path / "regressor.pt"))
-    mesh = _load(path / "mesh.pt")
+    model.load_state_dict(load_checkpoint(path / "regressor.pt"))
+    mesh = load_checkpoint(path / "mesh.pt")
     return TalkingRun(
         path, info, FeatureConfig(**info["features"]), model.eval(), load_syncnet(path / "syncnet.pt"),
         mesh["templates"], mesh["lip_vertex_ids"], mesh["upper_face_vertex_ids"], mesh.get("faces"), mesh.get("vertex_colors"),

@@ -11,9 +11,12 @@ on 3D lips). Frozen afterwards: ``sync_probability`` is the sync loss's input an
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
+
+from ns_plugins.learn2talk.talking_head.checkpoint import load_checkpoint, save_checkpoint
 
 
 @dataclass
@@ -107,3 +110,15 @@ def lse(net: SyncNet3D, features: torch.Tensor, lip_offsets: torch.Tensor, max_o
     dists = torch.stack([(ev[frames] - ea[frames + o]).norm(dim=-1).mean() for o in range(-max_offset, max_offset + 1)])
     best = dists.min()
     return float(best), float(dists.median() - best)
+
+
+def save_syncnet(path: Path, net: SyncNet3D) -> None:
+    save_checkpoint(path, {"config": net.cfg.to_dict(), "state": net.state_dict()})
+
+
+def load_syncnet(path: Path) -> SyncNet3D:
+    """A saved SyncNet3D, in eval mode."""
+    blob = load_checkpoint(path)
+    net = SyncNet3D(SyncNetConfig(**blob["config"]))
+    net.load_state_dict(blob["state"])
+    return net.eval()

@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 from ns_plugins.data.errors import DataError
-from ns_plugins.learn2talk.audio import FeatureConfig, audio_features, num_motion_frames, read_wav
-from ns_plugins.learn2talk.projection import FrontalCamera, project
+from ns_plugins.learn2talk.talking_head.audio import FeatureConfig, audio_features, num_motion_frames, read_wav
+from ns_plugins.learn2talk.talking_head.checkpoint import load_checkpoint, save_checkpoint
+from ns_plugins.learn2talk.talking_head.projection import FrontalCamera, project
 
 
 class LipTeacher(Protocol):
@@ -116,3 +117,16 @@ def teacher_loss(pred_vertices: torch.Tensor, template: torch.Tensor, target: to
     pred = lips - rest
     scale = ((pred.detach() * target).sum() / (target * target).sum().clamp(min=1e-6)).clamp(0.5, 2.0)
     return ((pred - scale * target) ** 2).mean()
+
+
+def save_teacher(path: Path, net: Lips2DTeacher) -> None:
+    save_checkpoint(path, {"config": net.cfg.to_dict(), "camera": asdict(net.camera), "state": net.state_dict()})
+
+
+def load_teacher(path: Path) -> Lips2DTeacher:
+    """A saved 2D teacher, frozen."""
+    blob = load_checkpoint(path)
+    state = blob["state"]
+    net = Lips2DTeacher(Lips2DConfig(**blob["config"]), state["landmark_vertex_ids"], FrontalCamera(**blob["camera"]))
+    net.load_state_dict(state)
+    return net.eval().requires_grad_(False)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ns_plugins.learn2talk.audio import SAMPLE_RATE, write_wav
+from ns_plugins.learn2talk.talking_head.audio import SAMPLE_RATE, write_wav
 from ns_plugins.splat.compat import ffmpeg_executable
 
 

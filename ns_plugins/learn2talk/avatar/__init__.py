@@ -1,0 +1,1 @@
+"""The learn2talk Gaussian avatar: nerfstudio method (config, model, binding, dataparser, viewer) and animation."""

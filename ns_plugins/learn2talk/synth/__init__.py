@@ -1,0 +1,1 @@
+"""Procedural talking heads for tests and benchmarks: head mesh, synthetic speech, datasets and avatar captures."""
