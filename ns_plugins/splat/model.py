@@ -27,6 +27,7 @@ from nerfstudio.models.splatfacto import RGB2SH, SplatfactoModel, SplatfactoMode
 from nerfstudio.utils.rich_utils import CONSOLE
 
 from ns_plugins.splat.backend import rasterize
+from ns_plugins.splat.growth_budget import BudgetStrategy, resolve_max_gaussians
 from ns_plugins.splat.lpips import LazyLPIPS
 from ns_plugins.splat.schedule import SCHEDULE_FIELDS, describe_schedule, scaled_schedule, schedule_length
 from ns_plugins.splat.trainer_config import save_config_as_used
@@ -120,6 +121,12 @@ class PortableSplatModelConfig(SplatfactoModelConfig):
     as well as ``split_screen_size`` of the rendered image (see :func:`screen_size_thresholds`)."""
     min_cull_radius_px: float = 12.0
     """Likewise for screen-size culling and ``cull_screen_size``."""
+    max_gaussians: Optional[int] = None
+    """Densification stops growing at this many Gaussians, keeping the highest-gradient candidates
+    (``growth_budget.BudgetStrategy``). None: ``cpu_max_gaussians`` when training on a CPU, no cap on a GPU."""
+    cpu_max_gaussians: Optional[int] = 60_000
+    """The cap used on a CPU when ``max_gaussians`` is unset, so that the step time stays bounded (step time
+    and count over a real-capture run: benchmarks/RESULTS.md, "Bounded growth"). None: no cap on a CPU either."""
 
 
 class PortableSplatModel(SplatfactoModel):
@@ -153,9 +160,17 @@ class PortableSplatModel(SplatfactoModel):
             self.seed_points = (self.seed_points[0], seed_rgb[:0])
         with _lpips_built_lazily():
             super().populate_modules()
+        self._use_growth_budget()
         if seed_rgb is not None:
             self.seed_points = (self.seed_points[0], seed_rgb)
             self._set_colours_from_seed(seed_rgb)
+
+    def _use_growth_budget(self) -> None:
+        """Swap splatfacto's DefaultStrategy for the same strategy with the Gaussian budget in force."""
+        device = self.kwargs.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+        budget = resolve_max_gaussians(self.config.max_gaussians, self.config.cpu_max_gaussians, torch.device(device).type)
+        self.strategy = BudgetStrategy.from_default(self.strategy, budget)
+        CONSOLE.print(f"Densification budget: {'unbounded' if budget is None else f'{budget} Gaussians'}")
 
     def get_training_callbacks(self, training_callback_attributes: TrainingCallbackAttributes) -> List[TrainingCallback]:
         """Splatfacto's callbacks; also rewrites the run's config.yml with the schedule as used.
@@ -275,6 +290,11 @@ class PortableSplatModel(SplatfactoModel):
     def extra_features(self) -> Optional[torch.Tensor]:
         """Per-Gaussian channels [N, E] to render with RGB (returned as ``outputs["extra"]``); none here."""
         return None
+
+    def extra_ply_columns(self) -> Dict[str, torch.Tensor]:
+        """Per-Gaussian values {PLY column name: [N]} that ``ns-plugins-export`` writes after splatfacto's columns,
+        row i for Gaussian i (see ``ns_plugins/splat/export.py``); none here."""
+        return {}
 
     def get_outputs(self, camera: Cameras) -> Dict[str, Union[torch.Tensor, List]]:
         if not isinstance(camera, Cameras):

@@ -179,7 +179,8 @@ class _SHColorsCpp(torch.autograd.Function):
         lib = build_kernels.load()
         fn = lib.ns_sh_fwd_f64 if dirs.dtype == torch.float64 else lib.ns_sh_fwd_f32
         colors = dirs.new_empty(C, N, 3)
-        fn(C, N, K, degree, _ptr(dirs), _ptr(coeffs), stride, _ptr(radii.contiguous()), _ptr(colors), _num_threads())
+        radii = radii.contiguous()  # kept referenced: the kernel reads its memory
+        fn(C, N, K, degree, _ptr(dirs), _ptr(coeffs), stride, _ptr(radii), _ptr(colors), _num_threads())
         ctx.save_for_backward(dirs, coeffs, radii, colors)
         ctx.degree, ctx.stride = degree, stride
         return colors
@@ -192,8 +193,9 @@ class _SHColorsCpp(torch.autograd.Function):
         fn = lib.ns_sh_bwd_f64 if dirs.dtype == torch.float64 else lib.ns_sh_bwd_f32
         v_coeffs = torch.empty_like(coeffs)
         v_dirs = torch.empty_like(dirs) if ctx.needs_input_grad[1] else None
-        fn(C, N, coeffs.shape[-2], ctx.degree, _ptr(dirs), _ptr(coeffs), ctx.stride, _ptr(radii.contiguous()),
-           _ptr(colors), _ptr(v_colors.contiguous()), _ptr(v_coeffs), _ptr(v_dirs), _num_threads())
+        v_colors = v_colors.contiguous()  # kept referenced: a temporary's memory would be freed before the call
+        fn(C, N, coeffs.shape[-2], ctx.degree, _ptr(dirs), _ptr(coeffs), ctx.stride, _ptr(radii), _ptr(colors),
+           _ptr(v_colors), _ptr(v_coeffs), _ptr(v_dirs), _num_threads())
         return None, v_dirs, v_coeffs, None
 
 

@@ -113,6 +113,7 @@ CASES = {
     "sh1": dict(sh=1),
     "sh2": dict(sh=2, C=2),
     "sh3": dict(sh=3, bg=True),
+    "sh3_rgb_ed": dict(sh=3, kw=dict(render_mode="RGB+ED"), bg=True),  # SH colours get a strided gradient
     "small_tiles": dict(kw=dict(tile_size=8, near_plane=2.0, radius_clip=2.0)),
     "dense_early_stop": dict(N=150, scale=2.0, bg=True),
 }
