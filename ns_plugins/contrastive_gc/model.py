@@ -4,7 +4,8 @@ The features are a Gaussian parameter (``gauss_params["seg_features"]``) with it
 so gsplat's densification splits, duplicates and prunes them with the others, checkpoints carry
 them and splatfacto's ``load_state_dict`` resizes them. They are rendered as extra channels in
 the same rasterize pass as RGB on the steps that need them (contrastive steps, and always at
-inference).
+inference), and written as ``seg_feature_*`` PLY columns through the base model's
+``extra_ply_columns`` hook (``ns-plugins-export``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from torch.nn import Parameter
 
 from ns_plugins.contrastive_gc.contrastive_loss import contrastive_clustering_loss, raw_id_cross_entropy
 from ns_plugins.contrastive_gc.datamanager import SEGMENTS_KEY
-from ns_plugins.contrastive_gc.export import install_ply_export_hook
-from ns_plugins.contrastive_gc.features import FEATURE_KEY, initial_features, pca_basis, pca_colors
+from ns_plugins.contrastive_gc.features import FEATURE_KEY, PLY_PREFIX, initial_features, pca_basis, pca_colors
 from ns_plugins.contrastive_gc.spatial_loss import spatial_regularization
 from ns_plugins.contrastive_gc.viewer import SegmentationControls
 from ns_plugins.splat.model import PortableSplatModel, PortableSplatModelConfig
@@ -64,7 +64,6 @@ class ContrastiveGCModel(PortableSplatModel):
         super().populate_modules()
         num = self.means.shape[0]
         self.gauss_params[FEATURE_KEY] = Parameter(initial_features(num, self.config.feature_dim))
-        install_ply_export_hook(self)
         self.segmentation_controls = SegmentationControls(self)
 
     # ---- parameters --------------------------------------------------------------------------
@@ -73,6 +72,10 @@ class ContrastiveGCModel(PortableSplatModel):
     def seg_features(self) -> torch.Tensor:
         """[N, E] per-Gaussian segmentation features."""
         return self.gauss_params[FEATURE_KEY]
+
+    def extra_ply_columns(self) -> Dict[str, torch.Tensor]:
+        """The features as PLY columns ``seg_feature_0 .. seg_feature_{E-1}`` (written by ``ns-plugins-export``)."""
+        return {f"{PLY_PREFIX}{i}": self.seg_features[:, i] for i in range(self.seg_features.shape[1])}
 
     def get_gaussian_param_groups(self) -> Dict[str, List[Parameter]]:
         groups = super().get_gaussian_param_groups()

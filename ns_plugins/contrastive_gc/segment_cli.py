@@ -27,10 +27,10 @@ import torch
 
 from ns_plugins.contrastive_gc.clustering import Clustering, cluster_gaussians, label_pixels, mask_segment_counts
 from ns_plugins.contrastive_gc.datamanager import SEGMENTS_KEY
-from ns_plugins.contrastive_gc.export import gaussian_columns, write_gaussian_ply
 from ns_plugins.contrastive_gc.visibility import blend_weight_sums, render_channels
 from ns_plugins.data import writer
 from ns_plugins.data.errors import DataError, exits_on_data_error
+from ns_plugins.splat.export import splat_ply_columns, write_ply
 
 
 @dataclass
@@ -143,7 +143,7 @@ def write_outputs(model, clustering: Clustering, masks: dict, output_dir: Path, 
         rows = torch.from_numpy(np.flatnonzero(labels == cluster))
         if len(rows) == 0:
             continue
-        write_gaussian_ply(output_dir / "objects" / f"{cluster}.ply", gaussian_columns(model, rows))
+        write_ply(output_dir / "objects" / f"{cluster}.ply", splat_ply_columns(model, rows))
         counts[str(cluster)] = int(len(rows))
     summary = {
         "num_clusters": len(counts), "choice": clustering.choice, "gaussians_per_cluster": counts,

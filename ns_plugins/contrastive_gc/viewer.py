@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from ns_plugins.contrastive_gc.clustering import Clustering, cluster_gaussians, label_pixels
-from ns_plugins.contrastive_gc.export import gaussian_columns, write_gaussian_ply
 from ns_plugins.contrastive_gc.features import normalize, palette
+from ns_plugins.splat.export import splat_ply_columns, write_ply
 
 SELECT_TINT = torch.tensor([1.0, 0.2, 0.2])
 
@@ -111,7 +111,7 @@ class SegmentationControls(nn.Module):
         rows = torch.nonzero(self.selected_gaussians()).squeeze(-1)
         if len(rows) == 0:
             return 0
-        write_gaussian_ply(path, gaussian_columns(self._target_model(), rows))
+        write_ply(path, splat_ply_columns(self._target_model(), rows))
         return int(len(rows))
 
     # ---- outputs --------------------------------------------------------------------------

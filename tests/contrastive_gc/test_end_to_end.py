@@ -47,12 +47,22 @@ def test_segment_writes_masks_objects_labels(trained: dict):
     assert {int(p.stem) for p in objects} <= set(np.unique(labels).tolist())
 
 
-def test_export_gaussian_splat_has_features(trained: dict):
+def test_plugins_export_writes_features_by_row(trained: dict):
+    import torch
+
     out = trained["root"] / "export"
-    run(ns("ns-export"), "gaussian-splat", "--load-config", trained["config"], "--output-dir", out, cwd=trained["root"])
+    run(ns("ns-plugins-export"), "--load-config", trained["config"], "--output-dir", out, cwd=trained["root"])
     vertex = PlyData.read(str(out / "splat.ply"))["vertex"]
     names = [p.name for p in vertex.properties]
     assert {"x", "f_dc_0", "opacity", "rot_0", "seg_feature_0", "seg_feature_15"} <= set(names)
+    assert names.index("seg_feature_0") > names.index("rot_3")  # splatfacto's columns first, as ns-export writes them
+    ckpt = torch.load(next(trained["config"].parent.glob("nerfstudio_models/*.ckpt")), map_location="cpu", weights_only=False)
+    means = ckpt["pipeline"]["_model.gauss_params.means"].numpy()
+    feats = ckpt["pipeline"]["_model.gauss_params.seg_features"].numpy()
+    opacity = ckpt["pipeline"]["_model.gauss_params.opacities"].numpy().reshape(-1)
+    kept = opacity >= -5.5373  # what ns-export keeps
+    assert vertex.count == int(kept.sum())
+    assert np.allclose(np.asarray(vertex["x"]), means[kept, 0]) and np.allclose(np.asarray(vertex["seg_feature_7"]), feats[kept, 7])
 
 
 def test_missing_segments_is_one_line_error(trained: dict, tmp_path: Path):

@@ -14,9 +14,9 @@ from nerfstudio.engine.optimizers import Optimizers
 from ns_plugins.contrastive_gc.clustering import cluster_gaussians, label_pixels
 from ns_plugins.contrastive_gc.config import contrastive_gc, contrastive_gc_small
 from ns_plugins.contrastive_gc.evaluation import adjusted_rand_index, matched_miou
-from ns_plugins.contrastive_gc.export import _with_features, gaussian_columns, match_rows, read_ply_features, write_gaussian_ply
 from ns_plugins.contrastive_gc.features import FEATURE_KEY
 from ns_plugins.contrastive_gc.visibility import blend_weight_sums
+from ns_plugins.splat.export import kept_rows, read_ply_columns, splat_ply_columns, write_ply
 from ns_plugins.splat.schedule import scaled_interval
 
 
@@ -101,20 +101,18 @@ def test_checkpoint_round_trip_resizes_features(setup, tiny_dataset: Path):
 def test_export_columns_and_ply(setup, tmp_path: Path):
     _, model, _ = setup
     rows = torch.arange(0, 20, 2)
-    cols = gaussian_columns(model, rows)
-    assert list(cols)[:3] == ["x", "y", "z"] and "f_dc_0" in cols and "seg_feature_15" in cols and "rot_3" in cols
-    path = write_gaussian_ply(tmp_path / "o.ply", cols)
-    assert np.allclose(read_ply_features(path), model.seg_features[rows].detach().numpy())
-    # the ns-export hook: rows the exporter kept (a subsequence) get their features
-    xyz = model.means.detach().numpy()
-    keep = np.ones(len(xyz), bool)
-    keep[[1, 4, 7]] = False
-    assert (match_rows(xyz, xyz[keep]) == np.flatnonzero(keep)).all()
-    exported = {k: xyz[keep][:, i] for i, k in enumerate("xyz")}
-    extended = _with_features(exported)
-    assert np.allclose(extended["seg_feature_3"].reshape(-1), model.seg_features.detach().numpy()[keep, 3])
-    other = {k: np.random.rand(5).astype(np.float32) for k in "xyz"}
-    assert "seg_feature_0" not in _with_features(other)
+    cols = splat_ply_columns(model, rows)
+    assert list(cols)[:3] == ["x", "y", "z"] and "f_dc_0" in cols and "rot_3" in cols
+    assert list(cols)[-16:] == [f"seg_feature_{i}" for i in range(16)]  # the model's extra columns, after splatfacto's
+    path = write_ply(tmp_path / "o.ply", cols)
+    assert np.allclose(read_ply_columns(path, "seg_feature_"), model.seg_features[rows].detach().numpy())
+    # rows dropped by one index for all columns: features stay with their Gaussian even where means coincide
+    all_cols = splat_ply_columns(model)
+    all_cols["x"][[1, 2]] = all_cols["x"][0]
+    all_cols["opacity"][1] = -10.0  # below 1/255: dropped as ns-export drops it
+    keep = kept_rows(all_cols)
+    assert not keep[1] and keep[0] and keep[2]
+    assert np.allclose(all_cols["seg_feature_5"][keep], model.seg_features[torch.from_numpy(keep), 5].detach().numpy())
 
 
 def test_clustering_recovers_groups():
@@ -143,10 +141,10 @@ def test_clustering_fits_only_seen_gaussians():
     unseen = (1 - t) * centers[0] + t * centers[1] + 0.1 * torch.randn(800, 6, generator=g)
     feats, opacities = torch.cat([seen, unseen]), torch.ones(1400)
     visibility = torch.cat([torch.full((600,), 5.0), torch.zeros(800)])
-    spurious = cluster_gaussians(feats, opacities)
-    assert spurious.num_clusters != 3  # fitted with the rest, the unseen ones make a cluster of their own
+    spurious = cluster_gaussians(feats, opacities, method="hdbscan")
+    assert spurious.num_clusters != 3  # fitted with the rest, the unseen ones make a density cluster of their own
     result = cluster_gaussians(feats, opacities, visibility=visibility, min_visibility=1.0)
-    assert result.num_clusters == 3 and adjusted_rand_index(result.labels[:600], truth.numpy()) > 0.99
+    assert result.num_clusters == 3 and result.trained.tolist() == (visibility >= 1).tolist() and adjusted_rand_index(result.labels[:600], truth.numpy()) > 0.99
     transparent = cluster_gaussians(feats, torch.cat([torch.ones(600), torch.full((800,), 0.01)]))
     assert transparent.num_clusters == 3
 
