@@ -296,11 +296,6 @@ class PortableSplatModel(SplatfactoModel):
         row i for Gaussian i (see ``ns_plugins/splat/export.py``); none here."""
         return {}
 
-    def extra_ply_columns(self) -> Dict[str, torch.Tensor]:
-        """Per-Gaussian values {PLY column name: [N]} that ``ns-plugins-export`` writes after splatfacto's columns,
-        row i for Gaussian i (see ``ns_plugins/splat/export.py``); none here."""
-        return {}
-
     def get_outputs(self, camera: Cameras) -> Dict[str, Union[torch.Tensor, List]]:
         if not isinstance(camera, Cameras):
             return {}
