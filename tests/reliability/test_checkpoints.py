@@ -1,8 +1,10 @@
-"""Checkpoint files: atomic writes, skipping unreadable ones, resume bookkeeping, in-place parameter loading."""
+"""PortableTrainer's parts: atomic checkpoints, skipping unreadable ones, resume bookkeeping, in-place
+parameter loading, the viewer port line."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -11,6 +13,7 @@ from nerfstudio.data.scene_box import SceneBox
 from ns_plugins.data.errors import DataError
 from ns_plugins.splat.model import PortableSplatModelConfig
 from ns_plugins.splat.trainer import (
+    PortableTrainer,
     check_run_paths,
     checkpoint_files,
     newest_readable_checkpoint,
@@ -18,6 +21,7 @@ from ns_plugins.splat.trainer import (
     remaining_steps,
     write_atomically,
 )
+from ns_plugins.splat.trainer_config import PortableTrainerConfig
 
 
 def state(step: int) -> dict:
@@ -86,3 +90,21 @@ def test_load_state_dict_resizes_parameters_in_place() -> None:
     assert {name: id(p) for name, p in model.gauss_params.items()} == before
     assert model.means.shape[0] == 60 and torch.equal(model.means, saved["gauss_params.means"])
     assert model.step == 123  # splatfacto sets 30000 here
+
+
+class _Server:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def get_port(self) -> int:
+        return self.port
+
+
+@pytest.mark.parametrize(("taken", "said"), [(7007, False), (41234, True)])
+def test_trainer_says_which_viewer_port_it_took(taken: int, said: bool, capsys: pytest.CaptureFixture) -> None:
+    trainer = PortableTrainer.__new__(PortableTrainer)  # only the viewer bookkeeping, no pipeline
+    trainer.config = PortableTrainerConfig()
+    trainer.viewer_state = SimpleNamespace(viser_server=_Server(taken))
+    trainer._say_viewer_port()
+    out = capsys.readouterr().out
+    assert ("port 7007 is busy, using port 41234" in out) == said

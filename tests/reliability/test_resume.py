@@ -21,8 +21,8 @@ from ns_plugins.splat.evaluate import heldout_metrics, load_trained_pipeline
 from ns_plugins.splat.trainer import checkpoint_files
 from tests.cli import run, train_args
 
-STEPS = 100
-SAVE_AT = 50
+STEPS = 60
+SAVE_AT = 30
 METHOD = "splatfacto-portable"
 
 
@@ -62,8 +62,15 @@ def kill_after_first_checkpoint(cmd: list, cwd: Path, ckpt: Path, timeout: float
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("resume")
-    data = generate_dataset(root / "data", seed=2, num_train=8, num_test=2, width=24, height=24, num_seed_points=300)
+    data = generate_dataset(root / "data", seed=2, num_train=6, num_test=2, width=20, height=20, num_seed_points=300)
     out = root / "outputs"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("OMP_NUM_THREADS", "1")  # tiny images: threads only add overhead on a shared machine
+        return train_three_runs(root, data, out)
+
+
+def train_three_runs(root: Path, data: Path, out: Path) -> dict:
+    """Uninterrupted, killed after its first checkpoint (plus a half-written newer one), resumed."""
     run(*train_args(METHOD, data, out, "full", STEPS), cwd=root)
 
     killed = run_dir(out, "killed")
