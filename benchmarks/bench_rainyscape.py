@@ -12,6 +12,16 @@ true angle, and the median seconds per training step (nerfstudio's timer, last h
 ``--other-seeds``: the same three runs on scenes of other seeds (other objects, cameras and rain), so
 that a bar is not met on one scene by luck; their gains get a table of their own.
 ``--write`` replaces this benchmark's section of benchmarks/RESULTS.md.
+
+``--suite`` (with ``--scenes`` to pick some, ``--write`` for its own RESULTS.md section): the variation
+suite of issue 16, scenes that vary seed, view count, image size (not square too), blend (additive,
+screen, mixed), streak length, width, density, intensity, angle and per-streak jitter, plus rain
+composited on the real photos of ../shared/data/blurtea/ (their own photos are the clean truth). Per
+scene the rainy baseline and rainyscape-small: derained training-view PSNR/SSIM against the clean
+truth, held-out PSNR, rain-angle error, |R - R_true|, s/step; then median and worst. Each scene's
+figures go to <work-dir>/suite/<scene>/result.json, so runs of a few scenes at a time add up.
+
+    python benchmarks/bench_rainyscape.py --suite --write --scenes issue16 sparse
 """
 
 from __future__ import annotations
@@ -22,6 +32,8 @@ import json
 import math
 import os
 import platform
+import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -228,6 +240,202 @@ def run_scene(args, seed: int, work_dir: Path, upper_bound: bool = True) -> tupl
     return rows, configs, datasets, rain_info
 
 
+@dataclass(frozen=True)
+class SuiteScene:
+    """One scene of the variation suite: a synthetic scene (``ns-plugins-synth``) or blurtea's photos."""
+
+    name: str
+    seed: int
+    num_train: int
+    num_test: int
+    width: int
+    height: int
+    rain: dict = field(default_factory=dict)
+    """``rain`` degradation options."""
+    photos: bool = False
+    """Rain composited on blurtea's photos (resized to width x height; every 6th photo held out, clean)."""
+
+
+SUITE = [
+    SuiteScene("classic", 10, 16, 6, 64, 64, {}),
+    SuiteScene("issue16", 7, 16, 6, 64, 64, {"blend": "screen", "length_px_min": 3, "length_px_max": 10, "density": 0.17,
+                                             "intensity": 0.5, "intensity_max": 1.0, "angle_deg": 90, "jitter_deg": 0, "streak_jitter_deg": 15}),
+    SuiteScene("mixed", 11, 24, 6, 80, 60, {"blend": "mixed", "length_px_min": 5, "length_px_max": 15, "width_max": 2, "density": 0.2,
+                                            "intensity": 0.4, "intensity_max": 0.8, "angle_deg": 70, "streak_jitter_deg": 5}),
+    SuiteScene("sparse", 12, 12, 4, 48, 48, {"length_px_min": 3, "length_px_max": 8, "density": 0.05, "intensity": 0.3,
+                                             "intensity_max": 0.5, "angle_deg": 120, "streak_jitter_deg": 3}),
+    SuiteScene("heavy", 13, 32, 8, 64, 64, {"blend": "screen", "length_px_min": 10, "length_px_max": 20, "width_max": 3, "density": 0.3,
+                                            "intensity": 0.5, "intensity_max": 0.9, "angle_deg": 100, "streak_jitter_deg": 5}),
+    SuiteScene("wide45", 14, 20, 6, 96, 64, {"length_px_min": 8, "length_px_max": 20, "width": 2, "width_max": 3, "density": 0.15,
+                                             "intensity": 0.4, "intensity_max": 0.7, "angle_deg": 45, "streak_jitter_deg": 3}),
+    SuiteScene("large", 15, 48, 8, 128, 96, {"blend": "screen", "length_px_min": 6, "length_px_max": 20, "width_max": 2, "density": 0.12,
+                                             "intensity": 0.4, "intensity_max": 0.9, "angle_deg": 135, "streak_jitter_deg": 5}),
+    SuiteScene("jittery", 16, 16, 6, 64, 48, {"blend": "mixed", "length_px_min": 3, "length_px_max": 12, "density": 0.1, "intensity": 0.5,
+                                              "intensity_max": 0.9, "angle_deg": 90, "jitter_deg": 8, "streak_jitter_deg": 25}),
+    SuiteScene("blurtea", 17, 32, 6, 96, 54, {"blend": "screen", "length_px_min": 4, "length_px_max": 12, "density": 0.15,
+                                              "intensity": 0.5, "intensity_max": 0.9, "angle_deg": 80, "streak_jitter_deg": 5}, photos=True),
+]
+BLURTEA = ROOT.parent / "shared" / "data" / "blurtea"
+
+
+def llff_camera_to_worlds(poses_bounds: np.ndarray) -> np.ndarray:
+    """LLFF poses_bounds [N, 17] (columns down, right, back) -> OpenGL camera-to-world [N, 3, 4] (right, up, back)."""
+    poses = poses_bounds[:, :15].reshape(-1, 3, 5)
+    return np.concatenate([poses[:, :, 1:2], -poses[:, :, 0:1], poses[:, :, 2:4]], axis=2)
+
+
+def photo_rain_scene(out: Path, scene: SuiteScene, photos: Path = BLURTEA) -> Path:
+    """Rain composited on a Deblur-NeRF/LLFF capture's photos (poses_bounds.npy, images_4/, sparse/0/points3D.bin)
+    -> a nerfstudio-data folder like ``ns-plugins-synth``'s (images/, gt/clean/, gt/rain/, gt/scene.json, points.ply)."""
+    from nerfstudio.data.utils.colmap_parsing_utils import read_points3D_binary
+    from PIL import Image
+
+    from ns_plugins.data import writer
+    from ns_plugins.rainyscape.simulate import blend_rain, parse_options, sample_view_rain
+
+    opts = parse_options(scene.rain)
+    poses_bounds = np.load(photos / "poses_bounds.npy")
+    files = sorted((photos / "images_4").glob("*.png"))
+    c2w = llff_camera_to_worlds(poses_bounds)
+    full_height, full_width, focal = poses_bounds[0, :15].reshape(3, 5)[:, 4]
+    rng = np.random.default_rng(scene.seed)
+    stems = [writer.frame_stem(i) for i in range(len(files))]
+    test = set(stems[3::6][: scene.num_test])
+    train = [s for s in stems if s not in test][: scene.num_train]
+    angle = np.radians(opts.angle_deg)
+    frames, coverage = [], []
+    for stem, path, pose in zip(stems, files, c2w):
+        if stem not in test and stem not in train:
+            continue
+        with Image.open(path) as img:
+            clean = np.asarray(img.convert("RGB").resize((scene.width, scene.height), Image.BICUBIC), dtype=np.float64) / 255.0
+        clean = np.clip(clean, 0.0, 1.0)
+        writer.write_rgb_png(out / f"gt/clean/{stem}.png", clean)
+        image = clean
+        if stem in train:
+            bright, dark = sample_view_rain(rng, scene.height, scene.width, angle + np.radians(opts.jitter_deg) * rng.normal(), opts)
+            image = blend_rain(clean, bright[..., None], dark[..., None], opts.blend)
+            writer.write_rgb_png(out / f"gt/rain/{stem}.png", np.clip(image - clean, 0.0, 1.0))
+            if opts.blend == "mixed":
+                writer.write_rgb_png(out / f"gt/rain_dark/{stem}.png", np.clip(clean - image, 0.0, 1.0))
+            coverage.append(float((np.abs(image - clean).max(-1) > 0.02).mean()))
+        writer.write_rgb_png(out / writer.image_relpath(stem), image)
+        frames.append({"file_path": writer.image_relpath(stem), "transform_matrix": np.vstack([pose, [0, 0, 0, 1]]).tolist()})
+    points = read_points3D_binary(photos / "sparse/0/points3D.bin")
+    writer.write_points_ply(out / "points.ply", np.stack([p.xyz for p in points.values()]), np.stack([p.rgb for p in points.values()]))
+    scale = scene.width / full_width
+    test_files = [writer.image_relpath(s) for s in sorted(test)]
+    writer.write_json(out / "transforms.json", {
+        "camera_model": "OPENCV", "fl_x": focal * scale, "fl_y": focal * scene.height / full_height, "cx": scene.width / 2, "cy": scene.height / 2,
+        "w": scene.width, "h": scene.height, "k1": 0.0, "k2": 0.0, "p1": 0.0, "p2": 0.0, "frames": frames, "ply_file_path": "points.ply",
+        "train_filenames": [writer.image_relpath(s) for s in train], "val_filenames": test_files, "test_filenames": test_files,
+    })
+    writer.write_json(out / "gt/scene.json", {
+        "source": str(photos), "train_stems": train, "test_stems": sorted(test),
+        "degradation": {"name": "rain", "options": scene.rain, "angle_deg": float(opts.angle_deg) % 180.0, "coverage": float(np.mean(coverage))},
+    })
+    return out
+
+
+def suite_dataset(scene: SuiteScene, path: Path, reuse: bool) -> Path:
+    """The rainy dataset of a suite scene in ``path`` (written unless ``reuse`` finds it)."""
+    from ns_plugins.data.synth_cli import generate_dataset
+
+    if reuse and (path / "transforms.json").is_file():
+        return path
+    if scene.photos:
+        return photo_rain_scene(path, scene)
+    return generate_dataset(
+        path, seed=scene.seed, num_train=scene.num_train, num_test=scene.num_test, width=scene.width, height=scene.height,
+        num_seed_points=2000, degradation="rain", degradation_options=scene.rain, overwrite=True,
+    )
+
+
+def run_suite_scene(args, scene: SuiteScene, work_dir: Path) -> dict:
+    """Train and score the rainy baseline and rainyscape-small on one suite scene -> its figures (also saved as result.json)."""
+    from ns_plugins.rainyscape.evaluation import rainy_input_metrics
+
+    data = suite_dataset(scene, work_dir / "data", args.reuse)
+    result = {"scene": scene.name, "steps": args.steps, "rainy_inputs": rainy_input_metrics(data),
+              "rain": json.loads((data / "gt/scene.json").read_text())["degradation"]}
+    for method in ("splatfacto-portable", "rainyscape-small"):
+        config = train(method, data, work_dir / "runs", method, args.steps, extra=args.extra, reuse=args.reuse)
+        result[method] = evaluate(config, data)
+        print(json.dumps({"scene": scene.name, "method": method, **result[method]}), flush=True)
+    # ns-rainyscape-derain's own code on the scene's run: one clean image and one rain layer per training view
+    from ns_plugins.rainyscape.derain_cli import DerainArgs
+    from ns_plugins.rainyscape.derain_cli import main as derain
+
+    derained = derain(DerainArgs(load_config=config, output_dir=work_dir / "derained"))
+    result["derain_cli_images"] = [len(list(derained.glob("*.png"))), len(list((derained / "rain").glob("*.png")))]
+    (work_dir / "result.json").write_text(json.dumps(result, indent=1))
+    return result
+
+
+def suite_markdown(args, results: list, load: tuple) -> str:
+    """Per-scene table of the suite, then median and worst of the gains."""
+    date = datetime.date.today().isoformat()
+    lines = [
+        "## RainyScape variation suite (CPU)",
+        "",
+        f"Command: `python benchmarks/bench_rainyscape.py --suite --write --steps {args.steps}{' --scenes ' + ' '.join(args.scenes) if args.scenes else ''}"
+        f"{' --reuse' if args.reuse else ''}{' --extra ' + repr(shlex.join(args.extra)) if args.extra else ''}` — {date}, {platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__}. "
+        "Scenes: `SUITE` in the script (rain options per scene); same step budget for both methods, `rainyscape-small` preset vs "
+        "`splatfacto-portable` on the same rainy photos. Derained = each method's render of the training views vs the clean truth; "
+        "gain = rainyscape - baseline; s/step: nerfstudio's timer (last half of each run, under the machine's load).",
+        "",
+        "| scene | views (train/test), size | blend, streak px, cover | rainy inputs PSNR | derained PSNR base / rs (gain) | derained SSIM base / rs "
+        "| held-out PSNR base / rs (diff) | angle err, deg | mean abs(R - R_true) (R = 0) | s/step base / rs |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    gains, heldout, angles = [], [], []
+    for r in results:
+        b, m, rain = r["splatfacto-portable"], r["rainyscape-small"], r["rain"]
+        scene = next(s for s in SUITE if s.name == r["scene"])
+        opts = rain.get("options", {})
+        length = f"{opts.get('length_px_min', '')}-{opts.get('length_px_max', '')}" if "length_px_min" in opts else f"{opts.get('length', 0.2)}h"
+        gain = m["train_derained"]["psnr"] - b["train_derained"]["psnr"]
+        diff = m["heldout"]["psnr"] - b["heldout"]["psnr"]
+        gains.append(gain), heldout.append(diff), angles.append(m["angle_error_deg"])
+        lines.append(
+            f"| {r['scene']}{' (photos)' if scene.photos else ''} | {scene.num_train}/{scene.num_test}, {scene.width}x{scene.height} | "
+            f"{opts.get('blend', 'additive')}, {length}, {100 * rain['coverage']:.0f}% | {r['rainy_inputs']['psnr']:.2f} | "
+            f"{b['train_derained']['psnr']:.2f} / {m['train_derained']['psnr']:.2f} ({gain:+.2f}) | {b['train_derained']['ssim']:.3f} / {m['train_derained']['ssim']:.3f} | "
+            f"{b['heldout']['psnr']:.2f} / {m['heldout']['psnr']:.2f} ({diff:+.2f}) | {m['angle_error_deg']:.2f} | {m['rain_l1']:.4f} ({m['zero_rain_l1']:.4f}) | "
+            f"{b['seconds_per_step']:.3f} / {m['seconds_per_step']:.3f} |"
+        )
+    if results:
+        lines += [
+            "",
+            f"- {len(results)} of {len(SUITE)} scenes ran ({', '.join(r['scene'] for r in results)}); "
+            f"derained gain median {np.median(gains):+.2f} dB, worst {min(gains):+.2f} dB (bars: median >= +2, worst >= +1)",
+            f"- held-out PSNR, rainyscape - baseline: median {np.median(heldout):+.2f} dB, worst {min(heldout):+.2f} dB (bar: never below -0.3)",
+            f"- rain angle error: median {np.median(angles):.2f} deg, worst {max(angles):.2f} deg (bar: < 5 on scenes with a dominant angle)",
+            "- `ns-rainyscape-derain` on each scene's run wrote (clean images, rain layers): "
+            + ", ".join(f"{r['scene']} {r['derain_cli_images'][0]}/{r['derain_cli_images'][1]}" for r in results if "derain_cli_images" in r),
+        ]
+    lines += ["", f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (2 cores shared with other jobs)."]
+    return "\n".join(lines)
+
+
+def run_suite(args) -> None:
+    load_before = os.getloadavg()[0]
+    names = [s.name for s in SUITE]
+    unknown = sorted(set(args.scenes or []) - set(names))
+    if unknown:
+        raise SystemExit(f"unknown suite scene(s) {', '.join(unknown)}; known: {', '.join(names)}")
+    for scene in SUITE:
+        if not args.scenes or scene.name in args.scenes:
+            run_suite_scene(args, scene, args.work_dir / "suite" / scene.name)
+    results = [json.loads(f.read_text()) for name in names for f in [args.work_dir / "suite" / name / "result.json"] if f.is_file()]
+    results = [r for r in results if r["steps"] == args.steps]
+    text = suite_markdown(args, results, (load_before, os.getloadavg()[0]))
+    print(text)
+    if args.write:
+        write_section("rainyscape_suite", text)
+        print(f"wrote {RESULTS}")
+
+
 def main() -> None:
     from ns_plugins.rainyscape.evaluation import rainy_input_metrics
 
@@ -242,7 +450,13 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="evaluate existing runs in --work-dir instead of training again")
     parser.add_argument("--only", nargs="*", default=None, help="run only these methods (e.g. rainyscape-small)")
     parser.add_argument("--write", action="store_true", help="write the table to benchmarks/RESULTS.md")
+    parser.add_argument("--suite", action="store_true", help="run the variation suite instead (see the module docstring)")
+    parser.add_argument("--scenes", nargs="*", default=None, help="--suite: only these scenes (default: all)")
+    parser.add_argument("--extra", type=shlex.split, default=[], help="--suite: extra ns-train arguments for both methods, one string")
     args = parser.parse_args()
+    if args.suite:
+        run_suite(args)
+        return
     load_before = os.getloadavg()[0]
 
     rows, configs, datasets, rain_info = run_scene(args, args.seed, args.work_dir)
