@@ -7,17 +7,9 @@ import math
 import torch
 from gsplat.strategy.ops import duplicate, split
 
-from ns_plugins.learn2talk.avatar.binding import bind_gaussians, face_frames, quat_multiply, rotmat_to_quat, sample_on_faces, world_to_local
+from ns_plugins.learn2talk.avatar.binding import bind_gaussians, face_frames, sample_on_faces, world_to_local
 from ns_plugins.learn2talk.synth.head_mesh import make_head_mesh
-
-
-def quat_to_rotmat(q: torch.Tensor) -> torch.Tensor:
-    w, x, y, z = torch.nn.functional.normalize(q, dim=-1).unbind(-1)
-    return torch.stack(
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-         2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-         2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1
-    ).reshape(*q.shape[:-1], 3, 3)
+from ns_plugins.splat.geometry import quat_multiply, quat_to_rotmat, rotmat_to_quat
 
 
 def random_rotation(gen: torch.Generator) -> torch.Tensor:

@@ -22,13 +22,13 @@ import torch
 from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.utils.rich_utils import CONSOLE
 
-from ns_plugins.data.cameras import look_at
 from ns_plugins.data.errors import DataError
 from ns_plugins.learn2talk.avatar.dataparser import to_dataparser_frame
 from ns_plugins.learn2talk.avatar.motion import load_vertex_sequence, predict_avatar_motion
 from ns_plugins.learn2talk.talking_head.audio import SAMPLE_RATE, read_wav
 from ns_plugins.learn2talk.talking_head.video import write_video_with_audio
 from ns_plugins.splat.evaluate import load_trained_pipeline
+from ns_plugins.splat.geometry import look_at
 
 DEFAULT_FPS = 25.0
 
@@ -52,7 +52,7 @@ def frontal_camera(pipeline, width: Optional[int] = None, camera_index: Optional
         rot = outputs.dataparser_transform[:, :3]
         distance = float((c2w[:, 3] - centre).norm())
         eye = centre + distance * torch.nn.functional.normalize(rot @ torch.tensor([0.0, 0.0, 1.0]), dim=0)
-        c2w = torch.from_numpy(look_at(eye.numpy(), centre.numpy(), up=(rot @ torch.tensor([0.0, 1.0, 0.0])).numpy())[:3]).float()
+        c2w = look_at(eye, centre, up=rot @ torch.tensor([0.0, 1.0, 0.0]))[:3].float()
     w, h = int(cams.width[index]), int(cams.height[index])
     scale = 1.0 if width is None else width / w
     out_w, out_h = 2 * round(w * scale / 2), 2 * round(h * scale / 2)

@@ -6,7 +6,7 @@ e1 = n x e0), scale k = mean of the lengths of edges v1 - v0 and v2 - v0. Its wo
 position is k R mu + T, its scales k s, its rotation q_face * q_local. When the mesh moves,
 the Gaussians follow; a rigid motion of the mesh moves them rigidly.
 
-Quaternions are (w, x, y, z), as gsplat takes them.
+Quaternions are (w, x, y, z), as gsplat takes them (``ns_plugins.splat.geometry``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Tuple
 
 import torch
 import torch.nn.functional as F
+
+from ns_plugins.splat.geometry import quat_multiply, rotmat_to_quat
 
 
 def face_frames(vertices: torch.Tensor, faces: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -35,44 +37,6 @@ def face_frames(vertices: torch.Tensor, faces: torch.Tensor) -> Tuple[torch.Tens
     rotations = torch.stack([e0, e1, n], dim=-1)
     scales = 0.5 * (a.norm(dim=-1) + b.norm(dim=-1))
     return (v0 + v1 + v2) / 3.0, rotations, scales
-
-
-def rotmat_to_quat(rot: torch.Tensor) -> torch.Tensor:
-    """Rotation matrices [..., 3, 3] -> unit quaternions [..., 4] (w, x, y, z), w >= 0.
-
-    Builds the four candidate quaternions (one per largest diagonal term) and keeps the best
-    conditioned one, so it is stable for every rotation.
-    """
-    m = rot
-    m00, m11, m22 = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
-    cands = torch.stack(
-        [
-            torch.stack([1 + m00 + m11 + m22, m[..., 2, 1] - m[..., 1, 2], m[..., 0, 2] - m[..., 2, 0], m[..., 1, 0] - m[..., 0, 1]], -1),
-            torch.stack([m[..., 2, 1] - m[..., 1, 2], 1 + m00 - m11 - m22, m[..., 0, 1] + m[..., 1, 0], m[..., 0, 2] + m[..., 2, 0]], -1),
-            torch.stack([m[..., 0, 2] - m[..., 2, 0], m[..., 0, 1] + m[..., 1, 0], 1 - m00 + m11 - m22, m[..., 1, 2] + m[..., 2, 1]], -1),
-            torch.stack([m[..., 1, 0] - m[..., 0, 1], m[..., 0, 2] + m[..., 2, 0], m[..., 1, 2] + m[..., 2, 1], 1 - m00 - m11 + m22], -1),
-        ],
-        dim=-2,
-    )  # [..., 4, 4]: row i is 4 q_i q for candidate i
-    best = torch.stack([1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], -1).argmax(-1)
-    q = torch.gather(cands, -2, best[..., None, None].expand(*best.shape, 1, 4)).squeeze(-2)
-    q = F.normalize(q, dim=-1)
-    return torch.where(q[..., :1] < 0, -q, q)
-
-
-def quat_multiply(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """Hamilton product p * q of quaternions [..., 4] (w, x, y, z): rotate by q, then by p."""
-    pw, px, py, pz = p.unbind(-1)
-    qw, qx, qy, qz = q.unbind(-1)
-    return torch.stack(
-        [
-            pw * qw - px * qx - py * qy - pz * qz,
-            pw * qx + px * qw + py * qz - pz * qy,
-            pw * qy - px * qz + py * qw + pz * qx,
-            pw * qz + px * qy - py * qx + pz * qw,
-        ],
-        dim=-1,
-    )
 
 
 def bind_gaussians(

@@ -28,10 +28,11 @@ from nerfstudio.utils.rich_utils import CONSOLE
 from PIL import Image
 
 from ns_plugins.data import writer
-from ns_plugins.data.cameras import PinholeCamera, look_at, make_cameras, pinhole_intrinsics
+from ns_plugins.data.cameras import PinholeCamera, make_cameras, pinhole_intrinsics
 from ns_plugins.data.errors import DataError, exits_on_data_error
 from ns_plugins.learn2talk.synth.head_mesh import HeadMesh, deform, make_head_mesh
 from ns_plugins.learn2talk.talking_head.render_mesh import shade_mesh
+from ns_plugins.splat.geometry import look_at
 
 GENERATOR_NAME = "ns-l2t-avatar-synth"
 RIG_DEG = ((0.0, 0.0), (-35.0, 5.0), (35.0, 5.0), (-15.0, -15.0), (15.0, 20.0))
