@@ -194,7 +194,8 @@ def main() -> None:
             START,
             "## Rasterizer speed (torch backend)",
             "",
-            f"Command: `python benchmarks/bench_rasterizer.py --write` — {datetime.date.today().isoformat()}, "
+            f"Command: `python benchmarks/bench_rasterizer.py {' '.join(sys.argv[1:])}` — "
+            f"{datetime.date.today().isoformat()}, "
             f"{machine}.",
             "Scene: Gaussians filling a 2x2x2 box the view just covers, scales 1-2% of the box, opacity "
             "0.5-0.9, SH degree 3; splatfacto's call (packed=False, RGB+ED, absgrad, background). "

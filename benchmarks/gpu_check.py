@@ -39,7 +39,9 @@ from ns_plugins.splat import torch_backend  # noqa: E402
 
 TOLERANCE = 1e-4
 METHODS = ["splatfacto-portable", "deblurgs-small", "rainyscape-small", "contrastive-gc-small", "learn2talk-small"]
-DEGRADATION = {"deblurgs-small": "motion-blur", "rainyscape-small": "rain", "contrastive-gc-small": "inconsistent-masks"}
+DEGRADATION = {
+    "deblurgs-small": "motion-blur", "rainyscape-small": "rain", "contrastive-gc-small": "inconsistent-masks",
+}
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,9 @@ def make_inputs(call: Call, n: int, size: int, seed: int = 0) -> Dict[str, torch
     return inputs
 
 
-def forward_backward(fn: Callable, call: Call, inputs: Dict[str, torch.Tensor], size: int, device: str) -> Dict[str, torch.Tensor]:
+def forward_backward(
+    fn: Callable, call: Call, inputs: Dict[str, torch.Tensor], size: int, device: str
+) -> Dict[str, torch.Tensor]:
     """The method's call through ``fn`` on ``device``, then backward of a fixed random linear loss.
     Returns outputs and gradients on the CPU."""
     leaves = {k: v.to(device).clone().requires_grad_(k != "Ks") for k, v in inputs.items()}
@@ -106,8 +110,8 @@ def forward_backward(fn: Callable, call: Call, inputs: Dict[str, torch.Tensor], 
     else:
         colors, sh_degree, bg = sh, 3, leaves["backgrounds"]
     rc, ra, meta = fn(
-        means=means, quats=leaves["quats"], scales=torch.exp(leaves["scales"]), opacities=torch.sigmoid(leaves["opacities"]),
-        colors=colors, viewmats=viewmats, Ks=leaves["Ks"], width=size, height=size, sh_degree=sh_degree, packed=False,
+        means=means, quats=leaves["quats"], scales=torch.exp(leaves["scales"]),
+        opacities=torch.sigmoid(leaves["opacities"]), colors=colors, viewmats=viewmats, Ks=leaves["Ks"], width=size, height=size, sh_degree=sh_degree, packed=False,
         backgrounds=bg, render_mode=call.render_mode, rasterize_mode=call.rasterize_mode, absgrad=call.absgrad,
     )
     meta["means2d"].retain_grad()
@@ -211,7 +215,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     use_gsplat = gsplat_cuda_available()
     t0 = time.time()
     ref_name = "gsplat CUDA" if use_gsplat else "our torch fallback (no CUDA)"
-    lines = [f"Calls ({args.gaussians} Gaussians, {args.size}x{args.size}; ours: C++ kernels on the CPU; reference: {ref_name}):"]
+    lines = [f"Calls ({args.gaussians} Gaussians, {args.size}x{args.size}; ours: C++ kernels on the CPU; "
+             f"reference: {ref_name}):"]
     rows = check_calls(args.gaussians, args.size, use_gsplat)
     for name, err, worst, ok in rows:
         lines.append(f"- {name}: worst relative error {err:.1e} ({worst}) {'ok' if ok else 'FAIL'}")
@@ -232,9 +237,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.write:
         from bench_common import write_section
 
-        write_section("gpu_check", "\n".join(["## GPU check (gsplat vs our backend)", "",
-                                               f"Command: `python benchmarks/gpu_check.py` ({' '.join(argv or sys.argv[1:])})",
-                                               "", *lines]))
+        command = " ".join(["python benchmarks/gpu_check.py", *(argv or sys.argv[1:])])
+        write_section("gpu_check", "\n".join(["## GPU check (gsplat vs our backend)", "", f"Command: `{command}`", "",
+                                               *lines]))
     return 0 if all_ok else 1
 
 

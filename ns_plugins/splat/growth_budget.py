@@ -21,14 +21,18 @@ from gsplat.strategy import DefaultStrategy
 from gsplat.strategy.ops import duplicate, split
 
 
-def resolve_max_gaussians(max_gaussians: Optional[int], cpu_max_gaussians: Optional[int], device_type: str) -> Optional[int]:
+def resolve_max_gaussians(
+    max_gaussians: Optional[int], cpu_max_gaussians: Optional[int], device_type: str
+) -> Optional[int]:
     """The Gaussian budget in force: the explicit cap, else the CPU default on a CPU, else None (unbounded)."""
     if max_gaussians is not None:
         return max_gaussians
     return cpu_max_gaussians if device_type == "cpu" else None
 
 
-def growth_masks(grads: torch.Tensor, is_dupli: torch.Tensor, is_split: torch.Tensor, room: int) -> Tuple[torch.Tensor, torch.Tensor]:
+def growth_masks(
+    grads: torch.Tensor, is_dupli: torch.Tensor, is_split: torch.Tensor, room: int
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Keep the growth candidates with the highest gradient that add at most ``room`` Gaussians.
 
     Args:
@@ -90,5 +94,6 @@ class BudgetStrategy(DefaultStrategy):
         # Gaussians added by duplication are not split
         is_split = torch.cat([is_split, torch.zeros(n_dupli, dtype=torch.bool, device=is_split.device)])
         if n_split > 0:
-            split(params=params, optimizers=optimizers, state=state, mask=is_split, revised_opacity=self.revised_opacity)
+            split(params=params, optimizers=optimizers, state=state, mask=is_split,
+                  revised_opacity=self.revised_opacity)
         return n_dupli, n_split

@@ -568,7 +568,7 @@ def rasterization(
     _check_colors(colors, sh_degree, C, N)
 
     kernel = _kernel_choice(means.device, means.dtype)
-    if any(t.dtype != means.dtype for t in (opacities, colors, viewmats, covars)):
+    if any(t.dtype != means.dtype for t in (opacities, colors, viewmats, Ks, covars)):
         kernel = "torch"  # the kernels take one floating type
     if kernel == "cpp" and not Ks.requires_grad:
         radii, means2d, depths, conics, comp = _ProjectCpp.apply(

@@ -40,7 +40,8 @@ struct Cam {
 template <typename T>
 inline void mm3(const T *A, const T *B, T *out) {
     for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) out[3 * i + j] = A[3 * i] * B[j] + A[3 * i + 1] * B[3 + j] + A[3 * i + 2] * B[6 + j];
+        for (int j = 0; j < 3; ++j)
+            out[3 * i + j] = A[3 * i] * B[j] + A[3 * i + 1] * B[3 + j] + A[3 * i + 2] * B[6 + j];
 }
 template <typename T>
 inline void mm3t(const T *A, const T *B, T *out) {
@@ -64,7 +65,8 @@ struct Projected {
 template <typename T>
 inline void project_one(const Cam<T> &cam, const T *mean, const T *covar, Projected<T> &p) {
     const T *R = cam.R;
-    for (int i = 0; i < 3; ++i) p.mc[i] = R[3 * i] * mean[0] + R[3 * i + 1] * mean[1] + R[3 * i + 2] * mean[2] + cam.t[i];
+    for (int i = 0; i < 3; ++i)
+        p.mc[i] = R[3 * i] * mean[0] + R[3 * i + 1] * mean[1] + R[3 * i + 2] * mean[2] + cam.t[i];
     T tmp[9];
     mm3(R, covar, tmp);
     mm3t(tmp, R, p.cov_c);
@@ -185,8 +187,9 @@ void project_bwd(int64_t C, int64_t N, const T *means, const T *covars, const T 
                 T vJ[6];
                 for (int i = 0; i < 2; ++i)
                     for (int j = 0; j < 3; ++j)
-                        vJ[3 * i + j] = GJ[3 * i] * S[3 * j] + GJ[3 * i + 1] * S[3 * j + 1] + GJ[3 * i + 2] * S[3 * j + 2] +
-                                        GtJ[3 * i] * S[j] + GtJ[3 * i + 1] * S[3 + j] + GtJ[3 * i + 2] * S[6 + j];
+                        vJ[3 * i + j] = GJ[3 * i] * S[3 * j] + GJ[3 * i + 1] * S[3 * j + 1] +
+                                        GJ[3 * i + 2] * S[3 * j + 2] + GtJ[3 * i] * S[j] + GtJ[3 * i + 1] * S[3 + j] +
+                                        GtJ[3 * i + 2] * S[6 + j];
                 const T x = p.mc[0], y = p.mc[1];
                 const T rz = p.rz, rz2 = rz * rz, rz3 = rz2 * rz;
                 const T *vm2 = v_means2d + 2 * idx;
