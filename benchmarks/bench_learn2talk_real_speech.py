@@ -131,7 +131,8 @@ def markdown(args, rows: list[dict], synthetic: list[dict], figure: Path) -> str
     lines = [
         "## Learn2Talk on real speech: mouth opening against speech energy",
         "",
-        f"Command: `python benchmarks/bench_learn2talk_real_speech.py --write` — {date}, {platform.machine()}, "
+        f"Command: `python benchmarks/bench_learn2talk_real_speech.py --write{f' --run {args.run}' if args.run else ''}` — "
+        f"{date}, {platform.machine()}, "
         f"nproc {os.cpu_count()}, torch {torch.__version__}. Network: `ns-l2t train --preset cpu` on "
         "`ns-l2t synth --seed 0` (synthetic voices only). Recordings: `/work/shared/data/speech` (12 real "
         f"voices, 6 languages, 16 kHz). Figure: `{figure.relative_to(ROOT)}`. r: Pearson correlation of frame "
@@ -150,8 +151,10 @@ def markdown(args, rows: list[dict], synthetic: list[dict], figure: Path) -> str
     med = lambda key, group: float(np.nanmedian([r[key] for r in group]))  # noqa: E731
     lines += [
         "",
-        f"Median over the real recordings: r {med('r', rows):.2f}, range {med('range', rows):.4f}; over the "
-        f"synthetic held-out utterances: r {med('r', synthetic):.2f}, range {med('range', synthetic):.4f}.",
+        f"Median over the real recordings: r {med('r', rows):.2f}, range {med('range', rows):.4f}, open in silence "
+        f"{med('silent_open', rows):.4f} / speech {med('speech_open', rows):.4f}; over the synthetic held-out "
+        f"utterances: r {med('r', synthetic):.2f}, range {med('range', synthetic):.4f}, open in silence "
+        f"{med('silent_open', synthetic):.4f} / speech {med('speech_open', synthetic):.4f}.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -203,7 +206,7 @@ def main() -> None:
     plot(args.figure, panels)
     print(f"wrote {args.figure}")
     if args.write:
-        write_section("bench_learn2talk_real_speech", markdown(args, rows, synthetic, args.figure), before="bench_learn2talk_avatar")
+        write_section("learn2talk_real_speech", markdown(args, rows, synthetic, args.figure), before="learn2talk_avatar")
 
 
 if __name__ == "__main__":

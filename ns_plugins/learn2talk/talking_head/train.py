@@ -57,7 +57,9 @@ class TrainConfig:
     losses: Tuple[str, ...] = ("vertex", "velocity")
     """Losses of the regressor: vertex (required), velocity, sync, teacher (space or comma separated)."""
     weight_vertex: float = 1.0
+    """Weight of the vertex MSE (teacher-forced and self-fed passes)."""
     weight_velocity: float = 1.0
+    """Weight of the frame-to-frame velocity MSE."""
     weight_sync: float = 1e-4
     """Weight of the SyncNet3D loss (1 - sync probability of the predicted lips)."""
     weight_teacher: float = 1e-5
@@ -77,6 +79,7 @@ class TrainConfig:
     teacher_steps: int = 800
     """Steps of the 2D teacher (unless --teacher reuses one)."""
     seed: int = 0
+    """Seed of the networks' initialisation and batch sampling."""
     fps: float = 25.0
     """Motion frame rate (VOCASET: 30)."""
     features: Literal["logmel", "mfcc", "wav2vec2"] = "logmel"
