@@ -24,7 +24,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-
 from bench_common import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,7 +90,14 @@ def main() -> None:
     from ns_plugins.learn2talk.talking_head.run import load_run
     from ns_plugins.learn2talk.talking_head.syncnet3d import load_syncnet, save_syncnet
     from ns_plugins.learn2talk.talking_head.teacher import load_2d_corpus, save_teacher
-    from ns_plugins.learn2talk.talking_head.train import PRESETS, preset, sequence_features, train_run, train_syncnet, train_teacher
+    from ns_plugins.learn2talk.talking_head.train import (
+        PRESETS,
+        preset,
+        sequence_features,
+        train_run,
+        train_syncnet,
+        train_teacher,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench_learn2talk_r20"))

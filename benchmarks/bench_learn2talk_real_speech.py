@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from bench_common import write_section
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,10 +10,17 @@ import pytest
 import torch
 
 from ns_plugins.data.cameras import PinholeCamera
-from ns_plugins.splat.geometry import look_at
 from ns_plugins.data.errors import DataError
-from ns_plugins.learn2talk.avatar.dataparser import CAPTURE_LINEAR_KEY, FACES_KEY, FRAMES_KEY, TEMPLATE_KEY, VERTICES_KEY, AvatarDataParserConfig
+from ns_plugins.learn2talk.avatar.dataparser import (
+    CAPTURE_LINEAR_KEY,
+    FACES_KEY,
+    FRAMES_KEY,
+    TEMPLATE_KEY,
+    VERTICES_KEY,
+    AvatarDataParserConfig,
+)
 from ns_plugins.learn2talk.synth.avatar_capture import generate_avatar_dataset, render_head
+from ns_plugins.splat.geometry import look_at
 
 
 @pytest.fixture(scope="module")

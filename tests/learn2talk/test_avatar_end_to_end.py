@@ -42,8 +42,8 @@ def test_training_fits_and_keeps_bindings(trained: dict) -> None:
 def test_animate_writes_video_with_audio(trained: dict) -> None:
     import imageio_ffmpeg
 
-    from ns_plugins.learn2talk.talking_head.audio import write_wav
     from ns_plugins.learn2talk.avatar.animate import animate_avatar
+    from ns_plugins.learn2talk.talking_head.audio import write_wav
 
     root = trained["root"]
     # a still head, the head moved 0.4 along +x (image right), the jaw wide open: the video must follow the mesh

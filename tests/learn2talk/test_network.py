@@ -1,6 +1,12 @@
 import torch
 
-from ns_plugins.learn2talk.talking_head.faceformer import FaceFormer, FaceFormerConfig, alignment_mask, biased_causal_mask, periodic_positional_encoding
+from ns_plugins.learn2talk.talking_head.faceformer import (
+    FaceFormer,
+    FaceFormerConfig,
+    alignment_mask,
+    biased_causal_mask,
+    periodic_positional_encoding,
+)
 
 
 def _model(v: int = 50) -> FaceFormer:

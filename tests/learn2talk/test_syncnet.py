@@ -1,9 +1,9 @@
 import numpy as np
 import torch
 
-from ns_plugins.learn2talk.talking_head.audio import FeatureConfig, audio_features
 from ns_plugins.learn2talk.synth.head_mesh import deform, make_head_mesh
 from ns_plugins.learn2talk.synth.speech import make_speaker, random_units, synthesize
+from ns_plugins.learn2talk.talking_head.audio import FeatureConfig, audio_features
 from ns_plugins.learn2talk.talking_head.syncnet3d import lse, sync_training_pairs
 from ns_plugins.learn2talk.talking_head.train import train_syncnet
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ns_plugins.learn2talk.avatar.motion import predict_avatar_motion
 from ns_plugins.learn2talk.avatar.dataparser import CAPTURE_LINEAR_KEY, FRAMES_KEY
+from ns_plugins.learn2talk.avatar.motion import predict_avatar_motion
 from ns_plugins.learn2talk.avatar.viewer import EXPRESSIONS
 from tests.learn2talk.speech_run import MESH_RESOLUTION, tiny_speech_run
 from tests.viewer.browser import Browser

@@ -26,7 +26,6 @@ from typing import Dict, Literal, Type
 
 import numpy as np
 import torch
-
 from nerfstudio.plugins.registry_dataparser import DataParserSpecification
 
 from ns_plugins.data.dataparser import (

@@ -36,9 +36,15 @@ import torch
 from nerfstudio.cameras.cameras import Cameras
 from torch.nn import Parameter
 
-from ns_plugins.learn2talk.avatar.dataparser import CAPTURE_LINEAR_KEY, FACES_KEY, FRAMES_KEY, TEMPLATE_KEY, VERTICES_KEY
-from ns_plugins.learn2talk.avatar.viewer import AvatarViewerControls
 from ns_plugins.learn2talk.avatar.binding import bind_gaussians, face_frames, sample_on_faces, world_to_local
+from ns_plugins.learn2talk.avatar.dataparser import (
+    CAPTURE_LINEAR_KEY,
+    FACES_KEY,
+    FRAMES_KEY,
+    TEMPLATE_KEY,
+    VERTICES_KEY,
+)
+from ns_plugins.learn2talk.avatar.viewer import AvatarViewerControls
 from ns_plugins.splat.model import PortableSplatModel, PortableSplatModelConfig
 
 BINDING_KEY = "binding"

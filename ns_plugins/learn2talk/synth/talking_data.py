@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ns_plugins.learn2talk.talking_head.audio import SAMPLE_RATE, write_wav
 from ns_plugins.learn2talk.synth.head_mesh import deform, make_head_mesh
-from ns_plugins.learn2talk.talking_head.projection import FrontalCamera, project
 from ns_plugins.learn2talk.synth.speech import make_speaker, random_units, synthesize
+from ns_plugins.learn2talk.talking_head.audio import SAMPLE_RATE, write_wav
+from ns_plugins.learn2talk.talking_head.projection import FrontalCamera, project
 
 
 def _write_ids(path: Path, ids: torch.Tensor) -> None:

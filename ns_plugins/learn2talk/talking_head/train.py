@@ -27,7 +27,13 @@ from ns_plugins.learn2talk.talking_head.faceformer import FaceFormer, FaceFormer
 from ns_plugins.learn2talk.talking_head.losses import sync_loss, velocity_loss, vertex_loss
 from ns_plugins.learn2talk.talking_head.projection import FrontalCamera
 from ns_plugins.learn2talk.talking_head.run import save_run
-from ns_plugins.learn2talk.talking_head.syncnet3d import SyncNet3D, SyncNetConfig, load_syncnet, save_syncnet, sync_training_pairs
+from ns_plugins.learn2talk.talking_head.syncnet3d import (
+    SyncNet3D,
+    SyncNetConfig,
+    load_syncnet,
+    save_syncnet,
+    sync_training_pairs,
+)
 from ns_plugins.learn2talk.talking_head.teacher import (
     Lips2DConfig,
     Lips2DTeacher,
