@@ -83,7 +83,7 @@ def sky_labelled(data: Path) -> bool:
     """Whether any training mask labels the sky (the degradation's record in gt/scene.json)."""
     import json
 
-    views = json.loads((data / "gt" / "scene.json").read_text())["degradation"]["ground_truth"]["views"]
+    views = json.loads((data / "gt" / "scene.json").read_text())["degradation"]["views"]
     return any(v["sky_labelled"] for v in views.values())
 
 

@@ -111,9 +111,9 @@ def main() -> None:
 
     data_args = ["deblur-nerf-data", "--downscale-factor", str(args.downscale_factor), "--eval-mode", "all"]
     extra = {"splatfacto-portable": ["--pipeline.model.densify-grad-thresh", str(args.densify_grad_thresh)], "deblurgs-small": []}
-    configs = {
+    configs = {  # the slower run first
         m: train(m, args.data, args.work_dir / "runs", f"blurtea_{m}", args.steps, [*extra[m], *data_args], reuse=args.reuse)
-        for m in METHODS
+        for m in reversed(METHODS)
     }
     rows, pipelines = {}, {}
     for method, config in configs.items():

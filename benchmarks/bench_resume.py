@@ -13,6 +13,7 @@ Writes the ``resume`` section of RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -95,38 +96,44 @@ def killed_run(case: Case, data: Path, out: Path, steps: int) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--method-steps", type=json.loads, default={}, help='per-method steps, JSON: {"deblurgs-small": 100}')
     parser.add_argument("--methods", nargs="*", default=[c.method for c in CASES])
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a temporary one)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_resume_"))
     rows = []
     for case in (c for c in CASES if c.method in args.methods):
-        root = work / case.method
-        data = case.make_data(root / "data")
-        out = root / "outputs"
-        full = train(case.method, data, out, "full", args.steps, case.extra)
-        killed = killed_run(case, data, out, args.steps)
-        killed_psnr = psnr(killed)
-        resumed = train(case.method, data, out, "resumed", args.steps,
-                        [*case.extra, "--load-dir", str(killed.parent / "nerfstudio_models")])
-        row = (case.method, killed_psnr, psnr(full), psnr(resumed))
-        print(f"{row[0]}: killed {row[1]:.2f}, uninterrupted {row[2]:.2f}, resumed {row[3]:.2f} dB", flush=True)
+        steps = args.method_steps.get(case.method, args.steps)
+        root = work / f"{case.method}-{steps}"
+        result = root / "result.json"  # a finished method is not run again (same --work)
+        if not result.exists():
+            data = case.make_data(root / "data")
+            out = root / "outputs"
+            full = train(case.method, data, out, "full", steps, case.extra)
+            killed = killed_run(case, data, out, steps)
+            killed_psnr = psnr(killed)
+            resumed = train(case.method, data, out, "resumed", steps,
+                            [*case.extra, "--load-dir", str(killed.parent / "nerfstudio_models")])
+            result.write_text(json.dumps([case.method, steps, killed_psnr, psnr(full), psnr(resumed)]))
+        row = tuple(json.loads(result.read_text()))
+        print(f"{row[0]} ({row[1]} steps): killed {row[2]:.2f}, uninterrupted {row[3]:.2f}, resumed {row[4]:.2f} dB", flush=True)
         rows.append(row)
+    method_steps = f" --method-steps '{json.dumps(args.method_steps)}'" if args.method_steps else ""
     lines = [
         "## Resume after kill -9 (bench_resume.py)",
         "",
         (
             "Each method on a small synthetic scene of its own (32x32, 12 train / 4 held-out views; the avatar: "
-            f"3 cameras x 3 frames), {args.steps} steps in all (the method's CPU preset, `-small`). The killed run "
-            f"was SIGKILLed mid-step right after its step-{args.steps // 2} checkpoint and resumed with `--load-dir` "
-            "to the same total. Held-out PSNR (nerfstudio's eval metrics; deblurgs after its test-time pose fit):"
+            "3 cameras x 3 frames), the method's CPU preset (`-small`). The killed run was SIGKILLed mid-step right "
+            "after its checkpoint at half the run and resumed with `--load-dir` to the same total. Held-out PSNR "
+            "(nerfstudio's eval metrics; deblurgs after its test-time pose fit), dB:"
         ),
         "",
-        f"| method | at the kill (step {args.steps // 2}) | uninterrupted | resumed | resumed - uninterrupted |",
-        "|---|---|---|---|---|",
-        *(f"| {m} | {k:.2f} | {f:.2f} | {r:.2f} | {r - f:+.2f} |" for m, k, f, r in rows),
+        "| method | steps | at the kill (half the run) | uninterrupted | resumed | resumed - uninterrupted |",
+        "|---|---|---|---|---|---|",
+        *(f"| {m} | {n} | {k:.2f} | {f:.2f} | {r:.2f} | {r - f:+.2f} |" for m, n, k, f, r in rows),
         "",
-        f"Command: `nice -n 5 python benchmarks/bench_resume.py --steps {args.steps}`",
+        f"Command: `nice -n 5 python benchmarks/bench_resume.py --steps {args.steps}{method_steps}`",
     ]
     if set(args.methods) == {c.method for c in CASES}:
         write_section("resume", "\n".join(lines))

@@ -85,6 +85,9 @@ class RainyScapeModelConfig(PortableSplatModelConfig):
     """Weight of its clean-image term."""
     clean_l1_weight: float = 1.0
     """Stage 2: weight of the extra L1(B, Y) of the Gaussians' loss (authors' code: 1)."""
+    clean_l1_rain_threshold: Optional[float] = None
+    """Drop the extra L1(B, Y) on pixels where the predicted rain exceeds this (None: everywhere, as the
+    authors): there it pulls B towards the rainy pixel, against L1(B + R, Y)."""
     rain_loss_reaches_gaussians: bool = False
     """Let the TV and direction terms train the Gaussians too (the released code detaches B)."""
     angle_bins: int = 60
@@ -219,7 +222,10 @@ class RainyScapeModel(PortableSplatModel):
         # the Gaussians see the rain as fixed (authors' code), plus an L1 of B alone to the rainy image
         loss_dict = super().get_loss_dict({**outputs, "rgb": clean + rain.detach()}, batch, metrics_dict)
         if self.config.clean_l1_weight > 0:
-            loss_dict["clean_l1"] = self.config.clean_l1_weight * (1 - self.config.ssim_lambda) * (clean - rainy).abs().mean()
+            anchor = (clean - rainy).abs()
+            if self.config.clean_l1_rain_threshold is not None:
+                anchor = anchor * (rain.detach().amax(-1, keepdim=True) <= self.config.clean_l1_rain_threshold)
+            loss_dict["clean_l1"] = self.config.clean_l1_weight * (1 - self.config.ssim_lambda) * anchor.mean()
         clean_for_rain = clean if self.config.rain_loss_reaches_gaussians else clean.detach()
         loss_dict.update(self.rain_loss_terms(rainy, clean_for_rain, rain, angle))
         return loss_dict

@@ -147,7 +147,10 @@ def quat_multiply(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
 def _vector_norm(v: Array) -> Array:
     """[..., 3] -> [..., 1] Euclidean norms, by numpy's or torch's own routine."""
     if isinstance(v, np.ndarray):
-        return np.linalg.norm(v, axis=-1, keepdims=True)
+        # one vector at a time: np.linalg.norm of a vector is a BLAS dot, which differs from the axis-wise
+        # reduction in the last bit on some CPUs, and the generated scenes must not depend on the machine
+        rows = v.reshape(-1, v.shape[-1])
+        return np.array([np.linalg.norm(r) for r in rows]).reshape(*v.shape[:-1], 1)
     return torch.linalg.vector_norm(v, dim=-1, keepdim=True)
 
 

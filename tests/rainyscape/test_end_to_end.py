@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from ns_plugins.splat.native_libs import venv_env
 from tests.cli import run, train_args
 
 STEPS = 60
@@ -38,10 +39,12 @@ def test_outputs_rain_for_training_cameras_only(trained: dict) -> None:
     assert float(held_out["rain"].abs().max()) == 0.0  # no rain for a camera that is not a training view
 
 
-def test_render_writes_clean_video(trained: dict) -> None:
-    """ns-render's own code, run in-process (a second CLI start-up would cost more than the render)."""
+def test_render_writes_clean_video(trained: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ns-render's own code, run in-process (a second CLI start-up would cost more than the render), with
+    the venv's commands on PATH as ``ns-render`` has them (it looks for ``ffmpeg`` there)."""
     from nerfstudio.scripts.render import RenderInterpolated
 
+    monkeypatch.setenv("PATH", venv_env()["PATH"])
     video = trained["root"] / "clean.mp4"
     RenderInterpolated(load_config=trained["config"], output_path=video, interpolation_steps=2, pose_source="train").main()
     assert video.stat().st_size > 1000

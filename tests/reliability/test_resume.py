@@ -114,16 +114,24 @@ def test_resume_runs_the_rest_of_the_run(runs: dict) -> None:
 
 
 def test_loss_keeps_falling_after_resume(runs: dict) -> None:
+    """The resumed run's losses after the kill are those of an uninterrupted run over the same steps (means
+    over windows: a single step's loss depends on which image it drew)."""
     before = train_losses(runs["killed"])
     after = train_losses(run_dir(runs["out"], "resumed"))
+    full = train_losses(run_dir(runs["out"], "full"))
     assert min(after) > SAVE_AT
-    last_before = sum(v for s, v in before.items() if SAVE_AT - 20 <= s <= SAVE_AT) / max(
-        1, sum(1 for s in before if SAVE_AT - 20 <= s <= SAVE_AT)
-    )
-    first_after, last_after = after[min(after)], after[max(after)]
-    # no jump back towards the initial loss, and still going down (loose: single noisy steps)
+
+    def mean(losses: dict[int, float], lo: int, hi: int) -> float:
+        values = [v for s, v in losses.items() if lo <= s <= hi]
+        assert values, (lo, hi, sorted(losses))
+        return sum(values) / len(values)
+
+    last_before = mean(before, 0, SAVE_AT)
+    first_after = after[min(after)]
+    # no jump back towards the initial loss, and the rest of the run as low as the uninterrupted one's (not
+    # lower than before the kill: the step schedule (resolution, opacity resets) raises both runs' loss later on)
     assert first_after < 1.5 * last_before, (last_before, first_after)
-    assert last_after < last_before, (last_before, last_after)
+    assert mean(after, SAVE_AT + 1, STEPS) < 1.25 * mean(full, SAVE_AT + 1, STEPS), (after, full)
 
 
 def test_resumed_psnr_matches_an_uninterrupted_run(runs: dict) -> None:

@@ -111,12 +111,13 @@ struct FwdScratch {
     std::vector<uint8_t> done;
 };
 
-template <typename T>
+// DC > 0: the channel count known at compile time (3: RGB, 4: RGB + depth), so the channel loops unroll
+template <typename T, int DC>
 void fwd_impl(const Grid g, const T *means2d, const T *conics, const T *colors, const T *opacities,
               const T *backgrounds, const int32_t *offsets, const int32_t *flatten_ids,
               T *out_colors, T *out_alphas, int32_t *last_ids, int n_threads) {
     const int64_t tiles_per_cam = g.tile_w * g.tile_h;
-    const int64_t D = g.D, ts = g.tile_size, P = ts * ts;
+    const int64_t D = DC > 0 ? DC : g.D, ts = g.tile_size, P = ts * ts;
     std::vector<FwdScratch<T>> scratch(std::max(1, n_threads));
     const T alpha_max = T(0.999), alpha_min = T(1) / T(255);
     ns::parallel_items(g.C * tiles_per_cam, n_threads, [&](int tid, int64_t ct) {
@@ -188,7 +189,7 @@ struct BwdScratch {
 // Per-intersection gradient record: xy (2), conic (3), opacity (1), |xy| (2), colour (D).
 constexpr int64_t kRec = 8;
 
-template <typename T>
+template <typename T, int DC>
 void bwd_impl(const Grid g, const T *means2d, const T *conics, const T *colors, const T *opacities,
               const T *backgrounds, const int32_t *offsets, const int32_t *flatten_ids,
               const T *render_alphas, const int32_t *last_ids, const T *v_render_colors,
@@ -196,7 +197,7 @@ void bwd_impl(const Grid g, const T *means2d, const T *conics, const T *colors, 
               // per-Gaussian gradient outputs [C*N, ...] (zero-initialised by the caller)
               T *v_means2d, T *v_means2d_abs, T *v_conics, T *v_colors, T *v_opacities, int n_threads) {
     const int64_t tiles_per_cam = g.tile_w * g.tile_h;
-    const int64_t D = g.D, ts = g.tile_size, P = ts * ts, R = kRec + D;
+    const int64_t D = DC > 0 ? DC : g.D, ts = g.tile_size, P = ts * ts, R = kRec + D;
     // records are written only for intersections some pixel composited (flagged); no zero fill
     std::unique_ptr<T[]> rec(new T[std::max<int64_t>(1, g.n_isects * R)]);
     std::vector<uint8_t> written(g.n_isects, 0);
@@ -320,8 +321,9 @@ void bwd_impl(const Grid g, const T *means2d, const T *conics, const T *colors, 
                         const int32_t *offsets, const int32_t *flatten_ids, T *out_colors,         \
                         T *out_alphas, int32_t *last_ids, int n_threads) {                         \
         Grid g{C, D, width, height, tile_size, tile_w, tile_h, n_isects};                          \
-        fwd_impl<T>(g, means2d, conics, colors, opacities, backgrounds, offsets, flatten_ids,      \
-                    out_colors, out_alphas, last_ids, n_threads);                                  \
+        auto fn = D == 3 ? fwd_impl<T, 3> : D == 4 ? fwd_impl<T, 4> : fwd_impl<T, 0>;              \
+        fn(g, means2d, conics, colors, opacities, backgrounds, offsets, flatten_ids, out_colors,  \
+           out_alphas, last_ids, n_threads);                                                      \
         return 0;                                                                                  \
     }
 
@@ -334,9 +336,10 @@ void bwd_impl(const Grid g, const T *means2d, const T *conics, const T *colors, 
                         const T *v_render_alphas, T *v_xy, T *v_xy_abs, T *v_conic, T *v_col,       \
                         T *v_op, int n_threads) {                                                   \
         Grid g{C, D, width, height, tile_size, tile_w, tile_h, n_isects};                           \
-        bwd_impl<T>(g, means2d, conics, colors, opacities, backgrounds, offsets, flatten_ids,       \
-                    render_alphas, last_ids, v_render_colors, v_render_alphas, v_xy, v_xy_abs,      \
-                    v_conic, v_col, v_op, n_threads);                                               \
+        auto fn = D == 3 ? bwd_impl<T, 3> : D == 4 ? bwd_impl<T, 4> : bwd_impl<T, 0>;               \
+        fn(g, means2d, conics, colors, opacities, backgrounds, offsets, flatten_ids, render_alphas, \
+           last_ids, v_render_colors, v_render_alphas, v_xy, v_xy_abs, v_conic, v_col, v_op,       \
+           n_threads);                                                                             \
         return 0;                                                                                   \
     }
 
