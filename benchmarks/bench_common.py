@@ -16,7 +16,9 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
-def train(method: str, data: Path, out: Path, name: str, steps: int, extra: Sequence[str] = (), reuse: bool = False) -> Path:
+def train(
+    method: str, data: Path, out: Path, name: str, steps: int, extra: Sequence[str] = (), reuse: bool = False
+) -> Path:
     """``ns-train method`` for ``steps`` steps into out/name (log in out/name.log) -> its config.yml.
 
     reuse: return an earlier run's config when it has a checkpoint instead of training again.
@@ -27,10 +29,29 @@ def train(method: str, data: Path, out: Path, name: str, steps: int, extra: Sequ
     if reuse and existing and list(existing[0].parent.glob("nerfstudio_models/*.ckpt")):
         return existing[0]
     cmd = [
-        ns_command("ns-train"), method, "--data", str(data), "--output-dir", str(out), "--experiment-name", name,
-        "--timestamp", "t", "--max-num-iterations", str(steps), "--steps-per-save", str(steps),
-        "--steps-per-eval-image", str(steps), "--steps-per-eval-all-images", str(10 * steps),
-        "--vis", "tensorboard", "--viewer.quit-on-train-completion", "True", *extra,
+        ns_command("ns-train"),
+        method,
+        "--data",
+        str(data),
+        "--output-dir",
+        str(out),
+        "--experiment-name",
+        name,
+        "--timestamp",
+        "t",
+        "--max-num-iterations",
+        str(steps),
+        "--steps-per-save",
+        str(steps),
+        "--steps-per-eval-image",
+        str(steps),
+        "--steps-per-eval-all-images",
+        str(10 * steps),
+        "--vis",
+        "tensorboard",
+        "--viewer.quit-on-train-completion",
+        "True",
+        *extra,
     ]
     print("$ " + " ".join(cmd), flush=True)
     out.mkdir(parents=True, exist_ok=True)

@@ -59,9 +59,29 @@ def ns(name: str) -> str:
 
 def start_training(data: Path, out: Path, name: str, steps: int, *extra: str) -> subprocess.Popen:
     """Start ns-train contrastive-gc-small in the background (logs to ``out/<name>.log``)."""
-    cmd = [ns("ns-train"), "contrastive-gc-small", "--data", str(data), "--output-dir", str(out), "--experiment-name", name,
-           "--timestamp", "t", "--max-num-iterations", str(steps), "--steps-per-save", str(steps), "--vis", "tensorboard",
-           "--viewer.quit-on-train-completion", "True", "--steps-per-eval-all-images", "1000000", *extra]
+    cmd = [
+        ns("ns-train"),
+        "contrastive-gc-small",
+        "--data",
+        str(data),
+        "--output-dir",
+        str(out),
+        "--experiment-name",
+        name,
+        "--timestamp",
+        "t",
+        "--max-num-iterations",
+        str(steps),
+        "--steps-per-save",
+        str(steps),
+        "--vis",
+        "tensorboard",
+        "--viewer.quit-on-train-completion",
+        "True",
+        "--steps-per-eval-all-images",
+        "1000000",
+        *extra,
+    ]
     out.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(cmd, stdout=open(out / f"{name}.log", "w"), stderr=subprocess.STDOUT)
 
@@ -72,11 +92,19 @@ def train_all(datasets: dict, root: Path, steps: int) -> dict:
     for seed, data in datasets.items():
         out = root / f"seed{seed}" / "runs"
         procs[seed, "method"] = (out, start_training(data, out, "method", steps))
-        procs[seed, "naive"] = (out, start_training(data, out, "naive", steps, "--pipeline.model.segmentation-loss", "raw-id-cross-entropy"))
+        procs[seed, "naive"] = (
+            out,
+            start_training(data, out, "naive", steps, "--pipeline.model.segmentation-loss", "raw-id-cross-entropy"),
+        )
     for (seed, name), (out, proc) in procs.items():
         if proc.wait() != 0:
-            raise RuntimeError(f"ns-train {name} failed; see {out / (name + '.log')}:\n" + (out / f"{name}.log").read_text()[-3000:])
-    return {seed: {name: next(procs[seed, name][0].glob(f"{name}/*/t/config.yml")) for name in ("method", "naive")} for seed in datasets}
+            raise RuntimeError(
+                f"ns-train {name} failed; see {out / (name + '.log')}:\n" + (out / f"{name}.log").read_text()[-3000:]
+            )
+    return {
+        seed: {name: next(procs[seed, name][0].glob(f"{name}/*/t/config.yml")) for name in ("method", "naive")}
+        for seed in datasets
+    }
 
 
 def sky_labelled(data: Path) -> bool:
@@ -95,7 +123,13 @@ def evaluate_segmentation(config: Path, data: Path, true_k: bool = False) -> dic
     ground, each object.
     """
     from ns_plugins.contrastive_gc.evaluation import adjusted_rand_index, matched_miou, nearest_point_labels
-    from ns_plugins.contrastive_gc.segment_cli import SegmentArgs, cluster_model, segment_views, training_segments, views_to_label
+    from ns_plugins.contrastive_gc.segment_cli import (
+        SegmentArgs,
+        cluster_model,
+        segment_views,
+        training_segments,
+        views_to_label,
+    )
     from ns_plugins.data import writer
     from ns_plugins.data.dataparser import read_ply_points
     from ns_plugins.data.scene import BACKGROUND_ID
@@ -122,14 +156,22 @@ def evaluate_segmentation(config: Path, data: Path, true_k: bool = False) -> dic
     means = model.means.detach().cpu().numpy()[visible]
     truth3d = nearest_point_labels(means, points, np.load(data / writer.POINTS_INSTANCE))
     result = {
-        "miou": miou["miou"], "per_segment": miou["per_segment"], "unmatched": miou["unmatched_clusters"], "miou_objects": float(np.mean(objects)),
-        "clusters": clustering.num_clusters, "true_segments": len(miou["per_segment"]), "choice": clustering.choice,
-        "ari": adjusted_rand_index(clustering.labels[visible], truth3d), "gaussians": int(model.means.shape[0]),
+        "miou": miou["miou"],
+        "per_segment": miou["per_segment"],
+        "unmatched": miou["unmatched_clusters"],
+        "miou_objects": float(np.mean(objects)),
+        "clusters": clustering.num_clusters,
+        "true_segments": len(miou["per_segment"]),
+        "choice": clustering.choice,
+        "ari": adjusted_rand_index(clustering.labels[visible], truth3d),
+        "gaussians": int(model.means.shape[0]),
     }
     if true_k:
         args.num_clusters = len(miou["per_segment"])
         fixed = cluster_model(model, args, cameras, segments)
-        result["miou_true_k"] = matched_miou(list(segment_views(model, views, fixed, args.min_alpha).values()), truth, ignore_truth=ignore)["miou"]
+        result["miou_true_k"] = matched_miou(
+            list(segment_views(model, views, fixed, args.min_alpha).values()), truth, ignore_truth=ignore
+        )["miou"]
     return result
 
 
@@ -147,7 +189,7 @@ def step_seconds(config: Path, repeats: int) -> dict:
         cfg.pipeline.datamanager.data = cgc_config.pipeline.datamanager.data
         pipelines[name] = cfg.pipeline.setup(device="cpu", test_mode="val")
     ckpt = torch.load(next(config.parent.glob("nerfstudio_models/*.ckpt")), map_location="cpu", weights_only=False)
-    state = {k[len("_model."):]: v for k, v in ckpt["pipeline"].items() if k.startswith("_model.gauss_params.")}
+    state = {k[len("_model.") :]: v for k, v in ckpt["pipeline"].items() if k.startswith("_model.gauss_params.")}
     for name, pipe in pipelines.items():
         model = pipe.model
         own = {k: v for k, v in state.items() if k.split(".")[1] in model.gauss_params}
@@ -189,11 +231,17 @@ def markdown(cmd: str, steps: int, results: dict, speed: dict, loads: tuple, sec
     rows, per_lines = [], []
     for seed, res in results.items():
         method, naive = res["method"], res["naive"]
-        rows.append(f"| {seed} | contrastive-gc-small | HDBSCAN ({method['clusters']} clusters) | **{method['miou']:.3f}** | {method['miou_objects']:.3f} | {method['unmatched']} | {method['ari']:.3f} | {method['gaussians']} |")
-        rows.append(f"| {seed} | naive: cross-entropy on raw ids | argmax ({naive['clusters'] + 1} classes) | {naive['miou']:.3f} | {naive['miou_objects']:.3f} | {naive['unmatched']} | {naive['ari']:.3f} | {naive['gaussians']} |")
+        rows.append(
+            f"| {seed} | contrastive-gc-small | HDBSCAN ({method['clusters']} clusters) | **{method['miou']:.3f}** | {method['miou_objects']:.3f} | {method['unmatched']} | {method['ari']:.3f} | {method['gaussians']} |"
+        )
+        rows.append(
+            f"| {seed} | naive: cross-entropy on raw ids | argmax ({naive['clusters'] + 1} classes) | {naive['miou']:.3f} | {naive['miou_objects']:.3f} | {naive['unmatched']} | {naive['ari']:.3f} | {naive['gaussians']} |"
+        )
         per = ", ".join(f"{k}: {v:.2f}" for k, v in sorted(method["per_segment"].items()))
         naive_per = ", ".join(f"{k}: {v:.2f}" for k, v in sorted(naive["per_segment"].items()))
-        per_lines.append(f"Per-segment IoU, seed {seed} (id: IoU; 0 sky, 1 ground, 2.. objects): method {per}; naive {naive_per}.")
+        per_lines.append(
+            f"Per-segment IoU, seed {seed} (id: IoU; 0 sky, 1 ground, 2.. objects): method {per}; naive {naive_per}."
+        )
     seeds = ", ".join(str(s) for s in results)
     lines = [
         "## contrastive-gc: 3D segmentation from inconsistent masks",
@@ -228,9 +276,40 @@ SUITE = [
     ("C", 12, 5, 24, 6, 48, {"merge_prob": 0.4, "ground_prob": 0.3, "sky_prob": 0.7, "split_prob": 0.3}),
     ("D", 13, 6, 32, 8, 56, {"merge_prob": 0.2, "ground_prob": 0.7, "sky_prob": 1.0, "boundary_px": 2}),
     ("E", 14, 8, 48, 8, 48, {"merge_prob": 0.3, "ground_prob": 0.5, "sky_prob": 0.5, "missing_prob": 0.2}),
-    ("F", 15, 7, 20, 6, 56, {"merge_prob": 0.1, "ground_prob": 1.0, "sky_prob": 0.0, "split_prob": 0.2, "boundary_px": 1}),
-    ("G", 16, 3, 40, 8, 48, {"merge_prob": 0.4, "ground_prob": 0.3, "sky_prob": 0.7, "missing_prob": 0.3, "boundary_px": 1}),
-    ("H", 17, 5, 28, 6, 64, {"merge_prob": 0.3, "ground_prob": 0.5, "sky_prob": 0.5, "split_prob": 0.3, "boundary_px": 2, "missing_prob": 0.15}),
+    (
+        "F",
+        15,
+        7,
+        20,
+        6,
+        56,
+        {"merge_prob": 0.1, "ground_prob": 1.0, "sky_prob": 0.0, "split_prob": 0.2, "boundary_px": 1},
+    ),
+    (
+        "G",
+        16,
+        3,
+        40,
+        8,
+        48,
+        {"merge_prob": 0.4, "ground_prob": 0.3, "sky_prob": 0.7, "missing_prob": 0.3, "boundary_px": 1},
+    ),
+    (
+        "H",
+        17,
+        5,
+        28,
+        6,
+        64,
+        {
+            "merge_prob": 0.3,
+            "ground_prob": 0.5,
+            "sky_prob": 0.5,
+            "split_prob": 0.3,
+            "boundary_px": 2,
+            "missing_prob": 0.15,
+        },
+    ),
 ]
 """The variation suite; every scene also sets max_id 20 (room for split parts)."""
 
@@ -246,8 +325,18 @@ def suite_dataset(root: Path, scene: tuple, reuse: bool) -> Path:
     data = root / name / "data"
     if reuse and (data / "transforms.json").is_file():
         return data
-    return generate_dataset(data, seed=seed, num_train=train_views, num_test=test_views, width=size, height=size, num_objects=objects,
-                            degradation="inconsistent-masks", degradation_options={**options, "max_id": 20}, overwrite=True)
+    return generate_dataset(
+        data,
+        seed=seed,
+        num_train=train_views,
+        num_test=test_views,
+        width=size,
+        height=size,
+        num_objects=objects,
+        degradation="inconsistent-masks",
+        degradation_options={**options, "max_id": 20},
+        overwrite=True,
+    )
 
 
 def run_suite(root: Path, steps: int, reuse: bool, names: Optional[list] = None) -> dict:
@@ -255,9 +344,14 @@ def run_suite(root: Path, steps: int, reuse: bool, names: Optional[list] = None)
     from bench_common import seconds_per_step, train
 
     runs = {}
-    for scene in [s for s in SUITE if names is None or s[0] in names]:  # all trainings first: scoring again later needs only --reuse
+    for scene in [
+        s for s in SUITE if names is None or s[0] in names
+    ]:  # all trainings first: scoring again later needs only --reuse
         data = suite_dataset(root, scene, reuse)
-        runs[scene[0]] = (data, train("contrastive-gc-small", data, root / scene[0] / "runs", "method", steps, reuse=reuse))
+        runs[scene[0]] = (
+            data,
+            train("contrastive-gc-small", data, root / scene[0] / "runs", "method", steps, reuse=reuse),
+        )
     results = {}
     for name, (data, config) in runs.items():
         results[name] = {**evaluate_segmentation(config, data, true_k=True), "step_ms": 1000 * seconds_per_step(config)}
@@ -267,7 +361,11 @@ def run_suite(root: Path, steps: int, reuse: bool, names: Optional[list] = None)
 
 def describe_options(options: dict) -> str:
     """Short text of a scene's mask inconsistencies."""
-    parts = [f"merge {options.get('merge_prob', 0):.0%}", f"ground {options.get('ground_prob', 0):.0%}", f"sky {options.get('sky_prob', 0):.0%}"]
+    parts = [
+        f"merge {options.get('merge_prob', 0):.0%}",
+        f"ground {options.get('ground_prob', 0):.0%}",
+        f"sky {options.get('sky_prob', 0):.0%}",
+    ]
     for key, label in (("split_prob", "split"), ("missing_prob", "missing")):
         if options.get(key):
             parts.append(f"{label} {options[key]:.0%}")
@@ -328,13 +426,19 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/bench_contrastive_gc"))
     parser.add_argument("--speed-repeats", type=int, default=20)
     parser.add_argument("--write", action="store_true")
-    parser.add_argument("--reuse", action="store_true", help="reuse the datasets and runs of an earlier call in --work-dir")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the datasets and runs of an earlier call in --work-dir"
+    )
     args = parser.parse_args()
     if args.suite:
         steps = args.steps or SUITE_STEPS
         t_start, load_before = time.time(), load_average()
         results = run_suite(args.work_dir / "suite", steps, args.reuse, args.scenes)
-        cmd = "python benchmarks/bench_contrastive_gc.py --suite" + (f" --steps {steps}" if steps != SUITE_STEPS else "") + " --write"
+        cmd = (
+            "python benchmarks/bench_contrastive_gc.py --suite"
+            + (f" --steps {steps}" if steps != SUITE_STEPS else "")
+            + " --write"
+        )
         text = markdown_suite(cmd, steps, results, (load_before, load_average()), time.time() - t_start)
         if args.reuse:
             text = text.replace("` — ", "` (scored again with `--reuse` on the runs that command trained) — ", 1)
@@ -348,10 +452,25 @@ def main() -> None:
     t_start, load_before = time.time(), load_average()
     datasets = {seed: args.work_dir / f"seed{seed}" / "data" for seed in args.seeds}
     if args.reuse:
-        configs = {seed: {n: next((args.work_dir / f"seed{seed}" / "runs").glob(f"{n}/*/t/config.yml")) for n in ("method", "naive")} for seed in args.seeds}
+        configs = {
+            seed: {
+                n: next((args.work_dir / f"seed{seed}" / "runs").glob(f"{n}/*/t/config.yml"))
+                for n in ("method", "naive")
+            }
+            for seed in args.seeds
+        }
     else:
         for seed, data in datasets.items():
-            generate_dataset(data, seed=seed, num_train=24, num_test=8, width=64, height=64, degradation="inconsistent-masks", overwrite=True)
+            generate_dataset(
+                data,
+                seed=seed,
+                num_train=24,
+                num_test=8,
+                width=64,
+                height=64,
+                degradation="inconsistent-masks",
+                overwrite=True,
+            )
         configs = train_all(datasets, args.work_dir, args.steps)
     results = {}
     for seed, data in datasets.items():

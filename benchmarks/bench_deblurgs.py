@@ -79,7 +79,10 @@ def step_cost(pipeline, repeats: int = 5) -> dict:
         timed()
         costs[name] = float(np.median([timed() for _ in range(repeats)]))
     del model.in_warmup
-    return {**costs, "ratio_to_n_baseline_steps": costs["all_subframes"] / (model.trajectory.num_subframes * costs["one_subframe"])}
+    return {
+        **costs,
+        "ratio_to_n_baseline_steps": costs["all_subframes"] / (model.trajectory.num_subframes * costs["one_subframe"]),
+    }
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,12 @@ SUITE = [
     SuiteScene("wide-strong-curved", 103, 24, 96, 64, {"rotation_deg": 12.0, "curvature": 1.0}),
     SuiteScene("translation-dominated", 104, 32, 64, 48, {"rotation_deg": 1.0, "translation": 0.08, "curvature": 0.5}),
     SuiteScene("many-views-quarter-sharp", 105, 48, 64, 64, {"rotation_deg": 6.0, "sharp_fraction": 0.25}),
-    SuiteScene("large-straight-noise1", 106, 20, 128, 96, {"rotation_deg": 10.0, "curvature": 0.0, "pose_noise_deg": 1.0}),
-    SuiteScene("portrait-noise2", 107, 24, 48, 80, {"rotation_deg": 4.0, "pose_noise_deg": 2.0, "pose_noise_translation": 0.02}),
+    SuiteScene(
+        "large-straight-noise1", 106, 20, 128, 96, {"rotation_deg": 10.0, "curvature": 0.0, "pose_noise_deg": 1.0}
+    ),
+    SuiteScene(
+        "portrait-noise2", 107, 24, 48, 80, {"rotation_deg": 4.0, "pose_noise_deg": 2.0, "pose_noise_translation": 0.02}
+    ),
     SuiteScene("strong-half-sharp", 108, 16, 64, 64, {"rotation_deg": 12.0, "curvature": 0.5, "sharp_fraction": 0.5}),
 ]
 """Seeds, view counts 12-48, sizes 48-128 px (square, wide, portrait), blur 1-12 degrees of rotation
@@ -119,9 +126,12 @@ def evaluate(config: Path, data: Path, pose_fit_steps: int, with_step_cost: bool
 
     pipeline, _ = load_trained_pipeline(config)
     pipeline.eval()
-    heldout = evaluate_with_pose_fit(pipeline, pipeline.datamanager.fixed_indices_eval_dataloader, PoseFitConfig(steps=pose_fit_steps))
+    heldout = evaluate_with_pose_fit(
+        pipeline, pipeline.datamanager.fixed_indices_eval_dataloader, PoseFitConfig(steps=pose_fit_steps)
+    )
     result = {
-        "heldout_psnr": heldout["psnr"], "heldout_ssim": heldout["ssim"],
+        "heldout_psnr": heldout["psnr"],
+        "heldout_ssim": heldout["ssim"],
         "heldout_psnr_before_fit": heldout["psnr_before_pose_fit"],
         "train_sharp": train_view_metrics(pipeline, data),
         "gaussians": int(pipeline.model.num_points),
@@ -145,23 +155,44 @@ def run_suite_scene(scene: SuiteScene, args) -> dict:
     from ns_plugins.data.synth_cli import generate_dataset
 
     root = args.work_dir / "suite" / scene.name
-    common = dict(seed=scene.seed, num_train=scene.num_train, num_test=scene.num_test, width=scene.width, height=scene.height,
-                  num_seed_points=2000, overwrite=True)
+    common = dict(
+        seed=scene.seed,
+        num_train=scene.num_train,
+        num_test=scene.num_test,
+        width=scene.width,
+        height=scene.height,
+        num_seed_points=2000,
+        overwrite=True,
+    )
     data = {
         "sharp": generate_dataset(root / "data" / "sharp", degradation="none", **common),
-        "blur": generate_dataset(root / "data" / "blur", degradation="motion-blur", degradation_options=scene.blur, **common),
+        "blur": generate_dataset(
+            root / "data" / "blur", degradation="motion-blur", degradation_options=scene.blur, **common
+        ),
     }
-    plan = {"sharp-trained": ("sharp", "splatfacto-portable"), "blurry-trained": ("blur", "splatfacto-portable"),
-            "deblurgs": ("blur", "deblurgs-small")}
+    plan = {
+        "sharp-trained": ("sharp", "splatfacto-portable"),
+        "blurry-trained": ("blur", "splatfacto-portable"),
+        "deblurgs": ("blur", "deblurgs-small"),
+    }
     scores = {}
     for run_name, (kind, method) in plan.items():
-        extra = [] if method.startswith("deblurgs") else ["--pipeline.model.densify-grad-thresh", str(args.densify_grad_thresh)]
+        extra = (
+            []
+            if method.startswith("deblurgs")
+            else ["--pipeline.model.densify-grad-thresh", str(args.densify_grad_thresh)]
+        )
         config = train(method, data[kind], root / "runs", run_name, args.steps, extra, reuse=args.reuse)
         scores[run_name] = evaluate(config, data[kind], args.pose_fit_steps, with_step_cost=False)
     d, b, c = scores["deblurgs"], scores["blurry-trained"], scores["sharp-trained"]
     result = {
-        "scene": asdict(scene), "steps": args.steps, "date": datetime.date.today().isoformat(), "scores": scores,
-        "recovered_given_poses": recovered_fraction(d["heldout_psnr_before_fit"], b["heldout_psnr_before_fit"], c["heldout_psnr_before_fit"]),
+        "scene": asdict(scene),
+        "steps": args.steps,
+        "date": datetime.date.today().isoformat(),
+        "scores": scores,
+        "recovered_given_poses": recovered_fraction(
+            d["heldout_psnr_before_fit"], b["heldout_psnr_before_fit"], c["heldout_psnr_before_fit"]
+        ),
         "recovered_after_fit": recovered_fraction(d["heldout_psnr"], b["heldout_psnr"], c["heldout_psnr"]),
     }
     (root / "result.json").write_text(json.dumps(result, indent=1))
@@ -186,14 +217,21 @@ def suite_markdown(args, results: dict, load: tuple) -> str:
     ]
     for name, r in results.items():
         sc, s = r["scene"], r["scores"]
-        cells = [f"{s[k]['heldout_psnr_before_fit']:.2f} ({s[k]['heldout_psnr']:.2f})" for k in ("sharp-trained", "blurry-trained", "deblurgs")]
+        cells = [
+            f"{s[k]['heldout_psnr_before_fit']:.2f} ({s[k]['heldout_psnr']:.2f})"
+            for k in ("sharp-trained", "blurry-trained", "deblurgs")
+        ]
         lines.append(
             f"| {name} | {sc['num_train']} | {sc['width']}x{sc['height']} | `{json.dumps(sc['blur'])}` | {' | '.join(cells)} | "
             f"{r['recovered_given_poses']:.2f} | {r['recovered_after_fit']:.2f} | {s['deblurgs']['subframe_rotation_error_deg']:.2f} | {r['date']} |"
         )
     given = [r["recovered_given_poses"] for r in results.values()]
     fitted = [r["recovered_after_fit"] for r in results.values()]
-    below = [n for n, r in results.items() if r["scores"]["deblurgs"]["heldout_psnr_before_fit"] < r["scores"]["blurry-trained"]["heldout_psnr_before_fit"]]
+    below = [
+        n
+        for n, r in results.items()
+        if r["scores"]["deblurgs"]["heldout_psnr_before_fit"] < r["scores"]["blurry-trained"]["heldout_psnr_before_fit"]
+    ]
     missing = [sc.name for sc in SUITE if sc.name not in results]
     lines += [
         "",
@@ -252,7 +290,11 @@ def markdown(args, rows: dict, load: tuple, datasets: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for (scene, method), r in rows.items():
-        err = f"{r['subframe_rotation_error_deg']:.2f} ({r['subframe_rotation_error_raw_deg']:.2f})" if "subframe_rotation_error_deg" in r else "-"
+        err = (
+            f"{r['subframe_rotation_error_deg']:.2f} ({r['subframe_rotation_error_raw_deg']:.2f})"
+            if "subframe_rotation_error_deg" in r
+            else "-"
+        )
         lines.append(
             f"| {scene} | {method} | {r['heldout_psnr']:.2f} ({r['heldout_psnr_before_fit']:.2f}) | {r['heldout_ssim']:.3f} | "
             f"{r['train_sharp']['psnr']:.2f} | {r['train_sharp']['ssim']:.3f} | {err} | {r['gaussians']} | {r['seconds_per_step']:.3f} |"
@@ -260,15 +302,21 @@ def markdown(args, rows: dict, load: tuple, datasets: dict) -> str:
     for scene in ("blur", "blur+noise"):
         if (scene, "deblurgs-small") in rows:
             b = blurry_input_metrics(datasets[scene])
-            lines.append(f"| {scene} | (blurry inputs themselves) | - | - | {b['psnr']:.2f} | {b['ssim']:.3f} | - | - | - |")
+            lines.append(
+                f"| {scene} | (blurry inputs themselves) | - | - | {b['psnr']:.2f} | {b['ssim']:.3f} | - | - | - |"
+            )
     lines.append("")
     checks = []
     if ("blur", "deblurgs-small") in rows:
         d, a = rows[("blur", "deblurgs-small")], rows[("blur", "splatfacto-portable")]
-        checks.append(f"deblurgs - blurry baseline (held-out): {d['heldout_psnr'] - a['heldout_psnr']:+.2f} dB (must be >= +3)")
+        checks.append(
+            f"deblurgs - blurry baseline (held-out): {d['heldout_psnr'] - a['heldout_psnr']:+.2f} dB (must be >= +3)"
+        )
         if ("sharp", "splatfacto-portable") in rows:
             c = rows[("sharp", "splatfacto-portable")]
-            checks.append(f"sharp upper bound - deblurgs (held-out): {c['heldout_psnr'] - d['heldout_psnr']:+.2f} dB (must be <= 1.5)")
+            checks.append(
+                f"sharp upper bound - deblurgs (held-out): {c['heldout_psnr'] - d['heldout_psnr']:+.2f} dB (must be <= 1.5)"
+            )
         cost = d["step_cost"]
         checks.append(
             f"step cost (forward+backward, same Gaussians and image, median of 5): {cost['all_subframes']:.3f} s with N = {d['num_subframes']} "
@@ -282,11 +330,16 @@ def markdown(args, rows: dict, load: tuple, datasets: dict) -> str:
         )
     if ("blur+noise", "deblurgs-small") in rows:
         d, a = rows[("blur+noise", "deblurgs-small")], rows[("blur+noise", "splatfacto-portable")]
-        checks.append(f"with pose noise, deblurgs - baseline (held-out): {d['heldout_psnr'] - a['heldout_psnr']:+.2f} dB (must be >= +2)")
+        checks.append(
+            f"with pose noise, deblurgs - baseline (held-out): {d['heldout_psnr'] - a['heldout_psnr']:+.2f} dB (must be >= +2)"
+        )
     lines += [f"- {c}" for c in checks]
     if (args.seed, args.steps, args.size, args.num_train, args.rotation_deg) == (0, 1500, 64, 32, 8.0):
         lines += ["", *OTHER_SEED_NOTES]
-    lines += ["", f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (above ~0.5 the 2 cores were shared: timings are inflated and noisy; the step-cost ratio compares two timings taken side by side)."]
+    lines += [
+        "",
+        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (above ~0.5 the 2 cores were shared: timings are inflated and noisy; the step-cost ratio compares two timings taken side by side).",
+    ]
     return "\n".join(lines)
 
 
@@ -302,14 +355,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pose-fit-steps", type=int, default=100)
     parser.add_argument(
-        "--densify-grad-thresh", type=float, default=2e-3,
+        "--densify-grad-thresh",
+        type=float,
+        default=2e-3,
         help="the baseline's densification threshold: deblurgs-small's GDA ends at the same value, so both grow alike",
     )
     parser.add_argument("--skip-noise", action="store_true", help="only the noise-free scene")
-    parser.add_argument("--jobs", type=int, default=1, help="trainings run side by side (each with one torch thread when > 1)")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="trainings run side by side (each with one torch thread when > 1)"
+    )
     parser.add_argument("--work-dir", type=Path, default=ROOT / "outputs" / "bench_deblurgs")
     parser.add_argument("--write", action="store_true", help="write the table to benchmarks/RESULTS.md")
-    parser.add_argument("--suite", action="store_true", help="run the variation suite (SUITE) instead of the one-scene benchmark")
+    parser.add_argument(
+        "--suite", action="store_true", help="run the variation suite (SUITE) instead of the one-scene benchmark"
+    )
     parser.add_argument("--suite-scenes", default="", help="comma-separated suite scene names to run (default: all)")
     parser.add_argument("--reuse", action="store_true", help="suite: reuse finished trainings of the same names")
     args = parser.parse_args()
@@ -325,8 +384,16 @@ def main() -> None:
     datasets = {}
     for scene, (degradation, options) in specs.items():
         datasets[scene] = generate_dataset(
-            args.work_dir / "data" / scene.replace("+", "_"), seed=args.seed, num_train=args.num_train, num_test=args.num_test,
-            width=args.size, height=args.size, num_seed_points=2000, degradation=degradation, degradation_options=options, overwrite=True,
+            args.work_dir / "data" / scene.replace("+", "_"),
+            seed=args.seed,
+            num_train=args.num_train,
+            num_test=args.num_test,
+            width=args.size,
+            height=args.size,
+            num_seed_points=2000,
+            degradation=degradation,
+            degradation_options=options,
+            overwrite=True,
         )
     plan = [("blur", "splatfacto-portable"), ("blur", "deblurgs-small"), ("sharp", "splatfacto-portable")]
     if not args.skip_noise:
@@ -337,7 +404,11 @@ def main() -> None:
     def run(item):
         scene, method = item
         name = f"{scene.replace('+', '_')}_{method}"
-        extra = [] if method.startswith("deblurgs") else ["--pipeline.model.densify-grad-thresh", str(args.densify_grad_thresh)]
+        extra = (
+            []
+            if method.startswith("deblurgs")
+            else ["--pipeline.model.densify-grad-thresh", str(args.densify_grad_thresh)]
+        )
         return train(method, datasets[scene], args.work_dir / "runs", name, args.steps, extra)
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:

@@ -104,15 +104,22 @@ def main() -> None:
     parser.add_argument("--downscale-factor", type=int, default=8, help="of the full 1280x720 photos (images_4/ is 4)")
     parser.add_argument("--densify-grad-thresh", type=float, default=2e-3, help="the baseline's (as bench_deblurgs.py)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "outputs" / "bench_deblurgs_real")
-    parser.add_argument("--reuse", action="store_true", help="evaluate earlier runs of the same names instead of training again")
+    parser.add_argument(
+        "--reuse", action="store_true", help="evaluate earlier runs of the same names instead of training again"
+    )
     parser.add_argument("--write", action="store_true", help="write the table to benchmarks/RESULTS.md")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
 
     data_args = ["deblur-nerf-data", "--downscale-factor", str(args.downscale_factor), "--eval-mode", "all"]
-    extra = {"splatfacto-portable": ["--pipeline.model.densify-grad-thresh", str(args.densify_grad_thresh)], "deblurgs-small": []}
+    extra = {
+        "splatfacto-portable": ["--pipeline.model.densify-grad-thresh", str(args.densify_grad_thresh)],
+        "deblurgs-small": [],
+    }
     configs = {  # the slower run first
-        m: train(m, args.data, args.work_dir / "runs", f"blurtea_{m}", args.steps, [*extra[m], *data_args], reuse=args.reuse)
+        m: train(
+            m, args.data, args.work_dir / "runs", f"blurtea_{m}", args.steps, [*extra[m], *data_args], reuse=args.reuse
+        )
         for m in reversed(METHODS)
     }
     rows, pipelines = {}, {}
@@ -125,7 +132,8 @@ def main() -> None:
             **no_reference_metrics(pipeline),
             "gaussians": int(pipeline.model.num_points),
             "seconds_per_step": seconds_per_step(config),
-            "width": int(cameras.width[0]), "height": int(cameras.height[0]),
+            "width": int(cameras.width[0]),
+            "height": int(cameras.height[0]),
             "seed_points": 0 if seeds is None else int(seeds.shape[0]),
         }
         print(json.dumps({"method": method, **rows[method]}, indent=1), flush=True)

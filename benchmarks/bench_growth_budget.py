@@ -44,8 +44,9 @@ def sample_run(cmd: List[str], log: Path, samples: Path, every: float = 10.0) ->
             text = log.read_text(errors="replace")
             steps, counts = _STEP.findall(text), _COUNT.findall(text)
             if steps:
-                rec.write(f"{time.time():.0f} {cpu:.2f} {steps[-1]} {counts[-1] if counts else 0} "
-                          f"{os.getloadavg()[0]:.2f}\n")
+                rec.write(
+                    f"{time.time():.0f} {cpu:.2f} {steps[-1]} {counts[-1] if counts else 0} {os.getloadavg()[0]:.2f}\n"
+                )
                 rec.flush()
         return proc.wait()
 
@@ -100,12 +101,37 @@ def main() -> None:
 
         args.work_dir.mkdir(parents=True, exist_ok=True)
         samples_path = args.work_dir / "samples.txt"
-        cmd = ["nice", "-n", "5", ns_command("ns-train"), "splatfacto-portable", "--output-dir", str(args.work_dir),
-               "--experiment-name", "growth", "--timestamp", "t", "--max-num-iterations", str(args.steps),
-               "--steps-per-save", str(args.steps), "--steps-per-eval-image", str(args.steps),
-               "--steps-per-eval-all-images", str(10 * args.steps), "--vis", "tensorboard",
-               "--viewer.quit-on-train-completion", "True", *args.extra,
-               "deblur-nerf-data", "--data", str(args.data), "--eval-mode", "all"]
+        cmd = [
+            "nice",
+            "-n",
+            "5",
+            ns_command("ns-train"),
+            "splatfacto-portable",
+            "--output-dir",
+            str(args.work_dir),
+            "--experiment-name",
+            "growth",
+            "--timestamp",
+            "t",
+            "--max-num-iterations",
+            str(args.steps),
+            "--steps-per-save",
+            str(args.steps),
+            "--steps-per-eval-image",
+            str(args.steps),
+            "--steps-per-eval-all-images",
+            str(10 * args.steps),
+            "--vis",
+            "tensorboard",
+            "--viewer.quit-on-train-completion",
+            "True",
+            *args.extra,
+            "deblur-nerf-data",
+            "--data",
+            str(args.data),
+            "--eval-mode",
+            "all",
+        ]
         print("$ " + " ".join(cmd), flush=True)
         if sample_run(cmd, args.work_dir / "train.log", samples_path) != 0:
             sys.exit(f"ns-train failed: see {args.work_dir / 'train.log'}")
@@ -114,10 +140,19 @@ def main() -> None:
     if args.write:
         from bench_common import write_section
 
-        write_section("growth_budget", "\n".join([
-            "## Bounded growth: splatfacto-portable on a real capture (CPU)", "",
-            f"Command: `python benchmarks/bench_growth_budget.py --data {args.data} --steps {args.steps}` "
-            f"(samples: `{samples_path}`).", "", table]))
+        write_section(
+            "growth_budget",
+            "\n".join(
+                [
+                    "## Bounded growth: splatfacto-portable on a real capture (CPU)",
+                    "",
+                    f"Command: `python benchmarks/bench_growth_budget.py --data {args.data} --steps {args.steps}` "
+                    f"(samples: `{samples_path}`).",
+                    "",
+                    table,
+                ]
+            ),
+        )
 
 
 if __name__ == "__main__":

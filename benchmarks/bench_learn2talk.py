@@ -67,7 +67,9 @@ def markdown(args, rows: dict, info: dict, load: tuple) -> str:
     ]
     for name, r in rows.items():
         secs = f"{r['seconds']:.0f}" if "seconds" in r else "-"
-        lines.append(f"| {name} | {r['lve'] * 1e5:.2f} | {r['fdd'] * 1e6:.2f} | {r['lse_d']:.3f} | {r['lse_c']:.3f} | {secs} |")
+        lines.append(
+            f"| {name} | {r['lve'] * 1e5:.2f} | {r['fdd'] * 1e6:.2f} | {r['lse_d']:.3f} | {r['lse_c']:.3f} | {secs} |"
+        )
     a, d = rows["(a) vertex only (FaceFormer-like)"], rows["(d) full"]
     trivial = min(rows["template only"]["lve"], rows["mean training motion"]["lve"])
     lines += [
@@ -103,9 +105,16 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench_learn2talk_r20"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=PRESETS["cpu"].steps)
-    parser.add_argument("--train-per-speaker", type=int, default=6, help="3D training sequences per speaker (3D data is the scarce kind)")
+    parser.add_argument(
+        "--train-per-speaker",
+        type=int,
+        default=6,
+        help="3D training sequences per speaker (3D data is the scarce kind)",
+    )
     parser.add_argument("--resolution", type=int, default=20, help="head mesh resolution (20: 762 vertices)")
-    parser.add_argument("--train", default="a,b,c,d", help="variants to (re)train; the others are read from earlier runs in --work")
+    parser.add_argument(
+        "--train", default="a,b,c,d", help="variants to (re)train; the others are read from earlier runs in --work"
+    )
     parser.add_argument("--weight-sync", type=float, default=None)
     parser.add_argument("--weight-teacher", type=float, default=None)
     parser.add_argument("--write", action="store_true")
@@ -113,10 +122,20 @@ def main() -> None:
     load0 = os.getloadavg()[0]
     data_dir = args.work / "data"
     if not (data_dir / "meta.json").exists():
-        write_synthetic_dataset(data_dir, seed=args.seed, train_per_speaker=args.train_per_speaker, resolution=args.resolution)
+        write_synthetic_dataset(
+            data_dir, seed=args.seed, train_per_speaker=args.train_per_speaker, resolution=args.resolution
+        )
     shared = args.work / "shared"
-    cfg = preset("cpu", data_dir, args.work, steps=args.steps, weight_sync=args.weight_sync, weight_teacher=args.weight_teacher,
-                 syncnet=shared / "syncnet.pt", teacher=shared / "teacher.pt")
+    cfg = preset(
+        "cpu",
+        data_dir,
+        args.work,
+        steps=args.steps,
+        weight_sync=args.weight_sync,
+        weight_teacher=args.weight_teacher,
+        syncnet=shared / "syncnet.pt",
+        teacher=shared / "teacher.pt",
+    )
     weights = {"sync": cfg.weight_sync, "teacher": cfg.weight_teacher}
     feat = cfg.feature_config()
     train_data = load_dataset(data_dir, "train", feat)
@@ -130,12 +149,18 @@ def main() -> None:
         save_syncnet(shared / "evaluator.pt", train_syncnet(feats, lips, feat, cfg.syncnet_steps, seed=1))
     corpus = load_2d_corpus(data_dir, feat)
     if not (shared / "teacher.pt").exists():
-        save_teacher(shared / "teacher.pt", train_teacher(corpus, train_data.lip_vertex_ids, feat, cfg.teacher_steps, seed=0))
+        save_teacher(
+            shared / "teacher.pt", train_teacher(corpus, train_data.lip_vertex_ids, feat, cfg.teacher_steps, seed=0)
+        )
     evaluator = load_syncnet(shared / "evaluator.pt")
     rows = {}
     fps = []
     for key, (name, losses) in zip("abcd", VARIANTS.items()):
-        tag = "" if key == "a" else f"_s{weights['sync'] if 'sync' in losses else 0:g}_t{weights['teacher'] if 'teacher' in losses else 0:g}"
+        tag = (
+            ""
+            if key == "a"
+            else f"_s{weights['sync'] if 'sync' in losses else 0:g}_t{weights['teacher'] if 'teacher' in losses else 0:g}"
+        )
         run_dir = args.work / f"run_{key}_{args.steps}{tag}"
         if key in args.train.split(","):
             train_run(replace(cfg, output=run_dir, losses=losses))
@@ -151,11 +176,17 @@ def main() -> None:
         return
     rows |= trivial_rows(test_data, train_data, evaluator, feat)
     info = {
-        "speakers": len(train_data.speakers), "train": len(train_data.sequences), "test": len(test_data.sequences),
-        "test_frames": sum(s.num_frames for s in test_data.sequences), "corpus": len(corpus),
-        "syncnet_steps": cfg.syncnet_steps, "teacher_steps": cfg.teacher_steps, "fps": max(fps),
+        "speakers": len(train_data.speakers),
+        "train": len(train_data.sequences),
+        "test": len(test_data.sequences),
+        "test_frames": sum(s.num_frames for s in test_data.sequences),
+        "corpus": len(corpus),
+        "syncnet_steps": cfg.syncnet_steps,
+        "teacher_steps": cfg.teacher_steps,
+        "fps": max(fps),
         "vertices": train_data.sequences[0].vertices.shape[1],
-        "gt_lse_d": rows["(a) vertex only (FaceFormer-like)"]["gt_lse_d"], "gt_lse_c": rows["(a) vertex only (FaceFormer-like)"]["gt_lse_c"],
+        "gt_lse_d": rows["(a) vertex only (FaceFormer-like)"]["gt_lse_d"],
+        "gt_lse_c": rows["(a) vertex only (FaceFormer-like)"]["gt_lse_c"],
     }
     text = markdown(args, rows, info, (load0, os.getloadavg()[0]))
     print(text)

@@ -41,9 +41,31 @@ def ns(name: str) -> str:
 
 def train(data: Path, out: Path, steps: int, *extra: str) -> Path:
     """ns-train learn2talk-small -> config.yml."""
-    cmd = [ns("ns-train"), "learn2talk-small", "--data", str(data), "--output-dir", str(out), "--experiment-name", "avatar",
-           "--timestamp", "t", "--max-num-iterations", str(steps), "--steps-per-save", str(steps), "--vis", "tensorboard",
-           "--viewer.quit-on-train-completion", "True", "--steps-per-eval-all-images", "1000000", "--steps-per-eval-image", "1000000", *extra]
+    cmd = [
+        ns("ns-train"),
+        "learn2talk-small",
+        "--data",
+        str(data),
+        "--output-dir",
+        str(out),
+        "--experiment-name",
+        "avatar",
+        "--timestamp",
+        "t",
+        "--max-num-iterations",
+        str(steps),
+        "--steps-per-save",
+        str(steps),
+        "--vis",
+        "tensorboard",
+        "--viewer.quit-on-train-completion",
+        "True",
+        "--steps-per-eval-all-images",
+        "1000000",
+        "--steps-per-eval-image",
+        "1000000",
+        *extra,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(proc.stdout[-3000:] + proc.stderr[-3000:])
@@ -62,7 +84,13 @@ def heldout_per_image(pipeline, posed: bool) -> list[dict]:
         with torch.no_grad():
             outputs = model.get_outputs_for_camera(camera)
             metrics, _ = model.get_image_metrics_and_images(outputs, batch)
-        rows.append({"image": Path(names[batch["image_idx"]]).stem, "psnr": float(metrics["psnr"]), "ssim": float(metrics["ssim"])})
+        rows.append(
+            {
+                "image": Path(names[batch["image_idx"]]).stem,
+                "psnr": float(metrics["psnr"]),
+                "ssim": float(metrics["ssim"]),
+            }
+        )
     return rows
 
 

@@ -65,7 +65,9 @@ def lagged_correlation(energy: np.ndarray, opening: np.ndarray) -> tuple[float, 
     """(Pearson r at lag 0, lag in frames where r peaks within +-MAX_LAG; positive: opening follows energy)."""
 
     def r(lag: int) -> float:
-        a, b = (energy[: len(energy) - lag], opening[lag:]) if lag >= 0 else (energy[-lag:], opening[: len(opening) + lag])
+        a, b = (
+            (energy[: len(energy) - lag], opening[lag:]) if lag >= 0 else (energy[-lag:], opening[: len(opening) + lag])
+        )
         return float(np.corrcoef(a, b)[0, 1])
 
     lags = range(-MAX_LAG, MAX_LAG + 1)
@@ -76,7 +78,10 @@ def describe(name: str, energy: np.ndarray, opening: np.ndarray) -> dict:
     r0, lag = lagged_correlation(energy, opening)
     silent = energy < SILENCE_DB
     return {
-        "name": name, "frames": len(energy), "r": r0, "lag": lag,
+        "name": name,
+        "frames": len(energy),
+        "r": r0,
+        "lag": lag,
         "range": float(np.percentile(opening, 95) - np.percentile(opening, 5)),
         "silent_open": float(opening[silent].mean()) if silent.any() else float("nan"),
         "speech_open": float(opening[~silent].mean()),
@@ -108,7 +113,9 @@ def plot(path: Path, panels: list[tuple[str, np.ndarray, dict[str, np.ndarray], 
     fig, axes = plt.subplots(len(panels), 1, figsize=(10, 3.2 * len(panels)), constrained_layout=True)
     for ax, (title, energy, openings, fps) in zip(np.atleast_1d(axes), panels):
         t = np.arange(len(energy)) / fps
-        ax.fill_between(t, SILENCE_DB - 10, np.maximum(energy, SILENCE_DB - 10), color="0.85", label="speech energy (dB)")
+        ax.fill_between(
+            t, SILENCE_DB - 10, np.maximum(energy, SILENCE_DB - 10), color="0.85", label="speech energy (dB)"
+        )
         ax.axhline(SILENCE_DB, color="0.6", lw=0.8, ls=":")
         ax.set_ylim(SILENCE_DB - 10, 2)
         ax.set_ylabel("energy (dB below peak)")
@@ -205,7 +212,9 @@ def main() -> None:
     plot(args.figure, panels)
     print(f"wrote {args.figure}")
     if args.write:
-        write_section("learn2talk_real_speech", markdown(args, rows, synthetic, args.figure), before="learn2talk_avatar")
+        write_section(
+            "learn2talk_real_speech", markdown(args, rows, synthetic, args.figure), before="learn2talk_avatar"
+        )
 
 
 if __name__ == "__main__":

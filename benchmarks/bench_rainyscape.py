@@ -112,7 +112,11 @@ def step_costs(configs: dict, repeats: int = 12) -> dict:
         # read (not used) by the strategy's pre-backward hook; rainyscape's after-step rain-net updates step
         # the rain optimizers (lr 0 here: timed, the model unchanged)
         groups = pipeline.model.get_param_groups()
-        pipeline.model.optimizers = {name: torch.optim.Adam(groups[name], lr=0.0) for name in ("rain_state_net", "rain_generator") if name in groups}
+        pipeline.model.optimizers = {
+            name: torch.optim.Adam(groups[name], lr=0.0)
+            for name in ("rain_state_net", "rain_generator")
+            if name in groups
+        }
         pipelines[key] = (pipeline, step)
     times = {key: [] for key in configs}
     for i in range(repeats):
@@ -150,9 +154,16 @@ def other_seeds_lines(args, per_seed: dict) -> list:
         "|---|---|---|---|---|",
     ]
     for seed, g in per_seed.items():
-        lines.append(f"| {seed} | {g['angle_error_deg']:.2f} | {g['derained']:+.2f} dB | {g['heldout']:+.2f} dB | {g['heldout_ssim']:+.3f} |")
-    mean = {k: float(np.mean([g[k] for g in per_seed.values()])) for k in ("angle_error_deg", "derained", "heldout", "heldout_ssim")}
-    lines.append(f"| mean of {len(per_seed)} | {mean['angle_error_deg']:.2f} | {mean['derained']:+.2f} dB | {mean['heldout']:+.2f} dB | {mean['heldout_ssim']:+.3f} |")
+        lines.append(
+            f"| {seed} | {g['angle_error_deg']:.2f} | {g['derained']:+.2f} dB | {g['heldout']:+.2f} dB | {g['heldout_ssim']:+.3f} |"
+        )
+    mean = {
+        k: float(np.mean([g[k] for g in per_seed.values()]))
+        for k in ("angle_error_deg", "derained", "heldout", "heldout_ssim")
+    }
+    lines.append(
+        f"| mean of {len(per_seed)} | {mean['angle_error_deg']:.2f} | {mean['derained']:+.2f} dB | {mean['heldout']:+.2f} dB | {mean['heldout_ssim']:+.3f} |"
+    )
     return lines
 
 
@@ -171,9 +182,14 @@ def markdown(args, rows: dict, rain_info: dict, rainy_inputs: dict, load: tuple,
         f"{100 * rain_info['coverage']:.0f}% of pixels covered. Preset `rainyscape-small` (stage 1 = first 15% of the run, rain net with 8 base "
         "features, 8 rain-net updates a step, E-step on) vs `splatfacto-portable`; schedules scaled to the run, same step budget.",
         "Derained training views: the method's clean render of each training view (a baseline's render of that view) vs the clean ground truth."
-        + (" With `--reuse`, runs already in the work folder (trained by an earlier call with the same arguments) are evaluated again, not retrained." if args.reuse else ""),
+        + (
+            " With `--reuse`, runs already in the work folder (trained by an earlier call with the same arguments) are evaluated again, not retrained."
+            if args.reuse
+            else ""
+        ),
         "",
-        "| training images | method | held-out PSNR | held-out SSIM | derained train PSNR | derained train SSIM | rain angle (true " + f"{rain_info['angle_deg']:.1f}) | Gaussians | s/step |",
+        "| training images | method | held-out PSNR | held-out SSIM | derained train PSNR | derained train SSIM | rain angle (true "
+        + f"{rain_info['angle_deg']:.1f}) | Gaussians | s/step |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for (scene, method), r in rows.items():
@@ -182,7 +198,9 @@ def markdown(args, rows: dict, rain_info: dict, rainy_inputs: dict, load: tuple,
             f"| {scene} | {method} | {r['heldout']['psnr']:.2f} | {r['heldout']['ssim']:.3f} | {r['train_derained']['psnr']:.2f} | "
             f"{r['train_derained']['ssim']:.3f} | {angle} | {r['gaussians']} | {r['seconds_per_step']:.3f} |"
         )
-    lines.append(f"| rainy | (the rainy inputs themselves) | - | - | {rainy_inputs['psnr']:.2f} | {rainy_inputs['ssim']:.3f} | - | - | - |")
+    lines.append(
+        f"| rainy | (the rainy inputs themselves) | - | - | {rainy_inputs['psnr']:.2f} | {rainy_inputs['ssim']:.3f} | - | - | - |"
+    )
     lines.append("")
     if ("rainy", "rainyscape-small") in rows and ("rainy", "splatfacto-portable") in rows:
         m, b = rows[("rainy", "rainyscape-small")], rows[("rainy", "splatfacto-portable")]
@@ -196,19 +214,30 @@ def markdown(args, rows: dict, rain_info: dict, rainy_inputs: dict, load: tuple,
             f"({costs['rainyscape-small'] / costs['splatfacto-portable']:.2f}x: the rain net, its 7 extra updates, its losses and 5 Langevin updates; stage-1 steps cost a baseline step). "
             "The s/step column is nerfstudio's timer in each run, under whatever load that run met.",
         ]
-        if ("clean", "splatfacto-portable") in rows and m["heldout"]["psnr"] > rows[("clean", "splatfacto-portable")]["heldout"]["psnr"]:
-            lines.append(f"- at {args.steps} steps the clean-trained upper bound has not converged either: rainyscape passes it")
+        if ("clean", "splatfacto-portable") in rows and m["heldout"]["psnr"] > rows[("clean", "splatfacto-portable")][
+            "heldout"
+        ]["psnr"]:
+            lines.append(
+                f"- at {args.steps} steps the clean-trained upper bound has not converged either: rainyscape passes it"
+            )
         if m["rain_l1"] > 0.8 * m["zero_rain_l1"]:
-            lines.append("- the predicted rain layer is only a little better than none: the gain does not come from an accurate rain layer")
+            lines.append(
+                "- the predicted rain layer is only a little better than none: the gain does not come from an accurate rain layer"
+            )
         if ("clean", "splatfacto-portable") in rows:
             ceiling = rows[("clean", "splatfacto-portable")]["train_derained"]["psnr"] - b["train_derained"]["psnr"]
-            lines.append(f"- the clean-trained upper bound is {ceiling:+.2f} dB over the rainy baseline on the training views at {args.steps} steps")
+            lines.append(
+                f"- the clean-trained upper bound is {ceiling:+.2f} dB over the rainy baseline on the training views at {args.steps} steps"
+            )
         if len(per_seed) > 1:
             lines += other_seeds_lines(args, per_seed)
             if set(per_seed) == {0, 1, 2} and (args.steps, args.num_train, args.num_test) == (600, 32, 8):
                 lines += ["", *SEED_NOTES]
         lines += ["", *ABLATIONS]
-    lines += ["", f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (the 2 cores were shared with other jobs: timings are inflated)."]
+    lines += [
+        "",
+        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (the 2 cores were shared with other jobs: timings are inflated).",
+    ]
     return "\n".join(lines)
 
 
@@ -225,16 +254,27 @@ def run_scene(args, seed: int, work_dir: Path, upper_bound: bool = True) -> tupl
             datasets[scene] = path
             continue
         datasets[scene] = generate_dataset(
-            path, seed=seed, num_train=args.num_train, num_test=args.num_test, width=args.size, height=args.size,
-            num_seed_points=2000, degradation=degradation, overwrite=True,
+            path,
+            seed=seed,
+            num_train=args.num_train,
+            num_test=args.num_test,
+            width=args.size,
+            height=args.size,
+            num_seed_points=2000,
+            degradation=degradation,
+            overwrite=True,
         )
     rain_info = json.loads((datasets["rainy"] / "gt/scene.json").read_text())["degradation"]
-    plan = [("rainy", "splatfacto-portable"), ("rainy", "rainyscape-small")] + ([("clean", "splatfacto-portable")] if upper_bound else [])
+    plan = [("rainy", "splatfacto-portable"), ("rainy", "rainyscape-small")] + (
+        [("clean", "splatfacto-portable")] if upper_bound else []
+    )
     rows, configs = {}, {}
     for scene, method in plan:
         if args.only and method not in args.only:
             continue
-        config = configs[(scene, method)] = train(method, datasets[scene], work_dir / "runs", f"{scene}_{method}", args.steps, reuse=args.reuse)
+        config = configs[(scene, method)] = train(
+            method, datasets[scene], work_dir / "runs", f"{scene}_{method}", args.steps, reuse=args.reuse
+        )
         rows[(scene, method)] = evaluate(config, datasets["rainy"])  # clean GT of both datasets is the same scene
         print(json.dumps({"scene": scene, "method": method, **rows[(scene, method)]}, indent=1), flush=True)
     return rows, configs, datasets, rain_info
@@ -258,22 +298,156 @@ class SuiteScene:
 
 SUITE = [
     SuiteScene("classic", 10, 16, 6, 64, 64, {}),
-    SuiteScene("issue16", 7, 16, 6, 64, 64, {"blend": "screen", "length_px_min": 3, "length_px_max": 10, "density": 0.17,
-                                             "intensity": 0.5, "intensity_max": 1.0, "angle_deg": 90, "jitter_deg": 0, "streak_jitter_deg": 15}),
-    SuiteScene("mixed", 11, 24, 6, 80, 60, {"blend": "mixed", "length_px_min": 5, "length_px_max": 15, "width_max": 2, "density": 0.2,
-                                            "intensity": 0.4, "intensity_max": 0.8, "angle_deg": 70, "streak_jitter_deg": 5}),
-    SuiteScene("sparse", 12, 12, 4, 48, 48, {"length_px_min": 3, "length_px_max": 8, "density": 0.05, "intensity": 0.3,
-                                             "intensity_max": 0.5, "angle_deg": 120, "streak_jitter_deg": 3}),
-    SuiteScene("heavy", 13, 32, 8, 64, 64, {"blend": "screen", "length_px_min": 10, "length_px_max": 20, "width_max": 3, "density": 0.3,
-                                            "intensity": 0.5, "intensity_max": 0.9, "angle_deg": 100, "streak_jitter_deg": 5}),
-    SuiteScene("wide45", 14, 20, 6, 96, 64, {"length_px_min": 8, "length_px_max": 20, "width": 2, "width_max": 3, "density": 0.15,
-                                             "intensity": 0.4, "intensity_max": 0.7, "angle_deg": 45, "streak_jitter_deg": 3}),
-    SuiteScene("large", 15, 48, 8, 128, 96, {"blend": "screen", "length_px_min": 6, "length_px_max": 20, "width_max": 2, "density": 0.12,
-                                             "intensity": 0.4, "intensity_max": 0.9, "angle_deg": 135, "streak_jitter_deg": 5}),
-    SuiteScene("jittery", 16, 16, 6, 64, 48, {"blend": "mixed", "length_px_min": 3, "length_px_max": 12, "density": 0.1, "intensity": 0.5,
-                                              "intensity_max": 0.9, "angle_deg": 90, "jitter_deg": 8, "streak_jitter_deg": 25}),
-    SuiteScene("blurtea", 17, 32, 6, 96, 54, {"blend": "screen", "length_px_min": 4, "length_px_max": 12, "density": 0.15,
-                                              "intensity": 0.5, "intensity_max": 0.9, "angle_deg": 80, "streak_jitter_deg": 5}, photos=True),
+    SuiteScene(
+        "issue16",
+        7,
+        16,
+        6,
+        64,
+        64,
+        {
+            "blend": "screen",
+            "length_px_min": 3,
+            "length_px_max": 10,
+            "density": 0.17,
+            "intensity": 0.5,
+            "intensity_max": 1.0,
+            "angle_deg": 90,
+            "jitter_deg": 0,
+            "streak_jitter_deg": 15,
+        },
+    ),
+    SuiteScene(
+        "mixed",
+        11,
+        24,
+        6,
+        80,
+        60,
+        {
+            "blend": "mixed",
+            "length_px_min": 5,
+            "length_px_max": 15,
+            "width_max": 2,
+            "density": 0.2,
+            "intensity": 0.4,
+            "intensity_max": 0.8,
+            "angle_deg": 70,
+            "streak_jitter_deg": 5,
+        },
+    ),
+    SuiteScene(
+        "sparse",
+        12,
+        12,
+        4,
+        48,
+        48,
+        {
+            "length_px_min": 3,
+            "length_px_max": 8,
+            "density": 0.05,
+            "intensity": 0.3,
+            "intensity_max": 0.5,
+            "angle_deg": 120,
+            "streak_jitter_deg": 3,
+        },
+    ),
+    SuiteScene(
+        "heavy",
+        13,
+        32,
+        8,
+        64,
+        64,
+        {
+            "blend": "screen",
+            "length_px_min": 10,
+            "length_px_max": 20,
+            "width_max": 3,
+            "density": 0.3,
+            "intensity": 0.5,
+            "intensity_max": 0.9,
+            "angle_deg": 100,
+            "streak_jitter_deg": 5,
+        },
+    ),
+    SuiteScene(
+        "wide45",
+        14,
+        20,
+        6,
+        96,
+        64,
+        {
+            "length_px_min": 8,
+            "length_px_max": 20,
+            "width": 2,
+            "width_max": 3,
+            "density": 0.15,
+            "intensity": 0.4,
+            "intensity_max": 0.7,
+            "angle_deg": 45,
+            "streak_jitter_deg": 3,
+        },
+    ),
+    SuiteScene(
+        "large",
+        15,
+        48,
+        8,
+        128,
+        96,
+        {
+            "blend": "screen",
+            "length_px_min": 6,
+            "length_px_max": 20,
+            "width_max": 2,
+            "density": 0.12,
+            "intensity": 0.4,
+            "intensity_max": 0.9,
+            "angle_deg": 135,
+            "streak_jitter_deg": 5,
+        },
+    ),
+    SuiteScene(
+        "jittery",
+        16,
+        16,
+        6,
+        64,
+        48,
+        {
+            "blend": "mixed",
+            "length_px_min": 3,
+            "length_px_max": 12,
+            "density": 0.1,
+            "intensity": 0.5,
+            "intensity_max": 0.9,
+            "angle_deg": 90,
+            "jitter_deg": 8,
+            "streak_jitter_deg": 25,
+        },
+    ),
+    SuiteScene(
+        "blurtea",
+        17,
+        32,
+        6,
+        96,
+        54,
+        {
+            "blend": "screen",
+            "length_px_min": 4,
+            "length_px_max": 12,
+            "density": 0.15,
+            "intensity": 0.5,
+            "intensity_max": 0.9,
+            "angle_deg": 80,
+            "streak_jitter_deg": 5,
+        },
+        photos=True,
+    ),
 ]
 BLURTEA = ROOT.parent / "shared" / "data" / "blurtea"
 
@@ -308,32 +482,67 @@ def photo_rain_scene(out: Path, scene: SuiteScene, photos: Path = BLURTEA) -> Pa
         if stem not in test and stem not in train:
             continue
         with Image.open(path) as img:
-            clean = np.asarray(img.convert("RGB").resize((scene.width, scene.height), Image.BICUBIC), dtype=np.float64) / 255.0
+            clean = (
+                np.asarray(img.convert("RGB").resize((scene.width, scene.height), Image.BICUBIC), dtype=np.float64)
+                / 255.0
+            )
         clean = np.clip(clean, 0.0, 1.0)
         writer.write_rgb_png(out / f"gt/clean/{stem}.png", clean)
         image = clean
         if stem in train:
-            bright, dark = sample_view_rain(rng, scene.height, scene.width, angle + np.radians(opts.jitter_deg) * rng.normal(), opts)
+            bright, dark = sample_view_rain(
+                rng, scene.height, scene.width, angle + np.radians(opts.jitter_deg) * rng.normal(), opts
+            )
             image = blend_rain(clean, bright[..., None], dark[..., None], opts.blend)
             writer.write_rgb_png(out / f"gt/rain/{stem}.png", np.clip(image - clean, 0.0, 1.0))
             if opts.blend == "mixed":
                 writer.write_rgb_png(out / f"gt/rain_dark/{stem}.png", np.clip(clean - image, 0.0, 1.0))
             coverage.append(float((np.abs(image - clean).max(-1) > 0.02).mean()))
         writer.write_rgb_png(out / writer.image_relpath(stem), image)
-        frames.append({"file_path": writer.image_relpath(stem), "transform_matrix": np.vstack([pose, [0, 0, 0, 1]]).tolist()})
+        frames.append(
+            {"file_path": writer.image_relpath(stem), "transform_matrix": np.vstack([pose, [0, 0, 0, 1]]).tolist()}
+        )
     points = read_points3D_binary(photos / "sparse/0/points3D.bin")
-    writer.write_points_ply(out / "points.ply", np.stack([p.xyz for p in points.values()]), np.stack([p.rgb for p in points.values()]))
+    writer.write_points_ply(
+        out / "points.ply", np.stack([p.xyz for p in points.values()]), np.stack([p.rgb for p in points.values()])
+    )
     scale = scene.width / full_width
     test_files = [writer.image_relpath(s) for s in sorted(test)]
-    writer.write_json(out / "transforms.json", {
-        "camera_model": "OPENCV", "fl_x": focal * scale, "fl_y": focal * scene.height / full_height, "cx": scene.width / 2, "cy": scene.height / 2,
-        "w": scene.width, "h": scene.height, "k1": 0.0, "k2": 0.0, "p1": 0.0, "p2": 0.0, "frames": frames, "ply_file_path": "points.ply",
-        "train_filenames": [writer.image_relpath(s) for s in train], "val_filenames": test_files, "test_filenames": test_files,
-    })
-    writer.write_json(out / "gt/scene.json", {
-        "source": str(photos), "train_stems": train, "test_stems": sorted(test),
-        "degradation": {"name": "rain", "options": scene.rain, "angle_deg": float(opts.angle_deg) % 180.0, "coverage": float(np.mean(coverage))},
-    })
+    writer.write_json(
+        out / "transforms.json",
+        {
+            "camera_model": "OPENCV",
+            "fl_x": focal * scale,
+            "fl_y": focal * scene.height / full_height,
+            "cx": scene.width / 2,
+            "cy": scene.height / 2,
+            "w": scene.width,
+            "h": scene.height,
+            "k1": 0.0,
+            "k2": 0.0,
+            "p1": 0.0,
+            "p2": 0.0,
+            "frames": frames,
+            "ply_file_path": "points.ply",
+            "train_filenames": [writer.image_relpath(s) for s in train],
+            "val_filenames": test_files,
+            "test_filenames": test_files,
+        },
+    )
+    writer.write_json(
+        out / "gt/scene.json",
+        {
+            "source": str(photos),
+            "train_stems": train,
+            "test_stems": sorted(test),
+            "degradation": {
+                "name": "rain",
+                "options": scene.rain,
+                "angle_deg": float(opts.angle_deg) % 180.0,
+                "coverage": float(np.mean(coverage)),
+            },
+        },
+    )
     return out
 
 
@@ -346,8 +555,16 @@ def suite_dataset(scene: SuiteScene, path: Path, reuse: bool) -> Path:
     if scene.photos:
         return photo_rain_scene(path, scene)
     return generate_dataset(
-        path, seed=scene.seed, num_train=scene.num_train, num_test=scene.num_test, width=scene.width, height=scene.height,
-        num_seed_points=2000, degradation="rain", degradation_options=scene.rain, overwrite=True,
+        path,
+        seed=scene.seed,
+        num_train=scene.num_train,
+        num_test=scene.num_test,
+        width=scene.width,
+        height=scene.height,
+        num_seed_points=2000,
+        degradation="rain",
+        degradation_options=scene.rain,
+        overwrite=True,
     )
 
 
@@ -356,8 +573,12 @@ def run_suite_scene(args, scene: SuiteScene, work_dir: Path) -> dict:
     from ns_plugins.rainyscape.evaluation import rainy_input_metrics
 
     data = suite_dataset(scene, work_dir / "data", args.reuse)
-    result = {"scene": scene.name, "steps": args.steps, "rainy_inputs": rainy_input_metrics(data),
-              "rain": json.loads((data / "gt/scene.json").read_text())["degradation"]}
+    result = {
+        "scene": scene.name,
+        "steps": args.steps,
+        "rainy_inputs": rainy_input_metrics(data),
+        "rain": json.loads((data / "gt/scene.json").read_text())["degradation"],
+    }
     for method in ("splatfacto-portable", "rainyscape-small"):
         config = train(method, data, work_dir / "runs", method, args.steps, extra=args.extra, reuse=args.reuse)
         result[method] = evaluate(config, data)
@@ -393,7 +614,11 @@ def suite_markdown(args, results: list, load: tuple) -> str:
         b, m, rain = r["splatfacto-portable"], r["rainyscape-small"], r["rain"]
         scene = next(s for s in SUITE if s.name == r["scene"])
         opts = rain.get("options", {})
-        length = f"{opts.get('length_px_min', '')}-{opts.get('length_px_max', '')}" if "length_px_min" in opts else f"{opts.get('length', 0.2)}h"
+        length = (
+            f"{opts.get('length_px_min', '')}-{opts.get('length_px_max', '')}"
+            if "length_px_min" in opts
+            else f"{opts.get('length', 0.2)}h"
+        )
         gain = m["train_derained"]["psnr"] - b["train_derained"]["psnr"]
         diff = m["heldout"]["psnr"] - b["heldout"]["psnr"]
         gains.append(gain), heldout.append(diff), angles.append(m["angle_error_deg"])
@@ -412,7 +637,11 @@ def suite_markdown(args, results: list, load: tuple) -> str:
             f"- held-out PSNR, rainyscape - baseline: median {np.median(heldout):+.2f} dB, worst {min(heldout):+.2f} dB (bar: never below -0.3)",
             f"- rain angle error: median {np.median(angles):.2f} deg, worst {max(angles):.2f} deg (bar: < 5 on scenes with a dominant angle)",
             "- `ns-rainyscape-derain` on each scene's run wrote (clean images, rain layers): "
-            + ", ".join(f"{r['scene']} {r['derain_cli_images'][0]}/{r['derain_cli_images'][1]}" for r in results if "derain_cli_images" in r),
+            + ", ".join(
+                f"{r['scene']} {r['derain_cli_images'][0]}/{r['derain_cli_images'][1]}"
+                for r in results
+                if "derain_cli_images" in r
+            ),
         ]
     lines += ["", f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (2 cores shared with other jobs)."]
     return "\n".join(lines)
@@ -427,7 +656,12 @@ def run_suite(args) -> None:
     for scene in SUITE:
         if not args.scenes or scene.name in args.scenes:
             run_suite_scene(args, scene, args.work_dir / "suite" / scene.name)
-    results = [json.loads(f.read_text()) for name in names for f in [args.work_dir / "suite" / name / "result.json"] if f.is_file()]
+    results = [
+        json.loads(f.read_text())
+        for name in names
+        for f in [args.work_dir / "suite" / name / "result.json"]
+        if f.is_file()
+    ]
     results = [r for r in results if r["steps"] == args.steps]
     text = suite_markdown(args, results, (load_before, os.getloadavg()[0]))
     print(text)
@@ -445,14 +679,22 @@ def main() -> None:
     parser.add_argument("--num-train", type=int, default=32)
     parser.add_argument("--num-test", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--other-seeds", type=int, nargs="*", default=[1, 2], help="also run scenes of these seeds (a gains table)")
+    parser.add_argument(
+        "--other-seeds", type=int, nargs="*", default=[1, 2], help="also run scenes of these seeds (a gains table)"
+    )
     parser.add_argument("--work-dir", type=Path, default=ROOT / "outputs" / "bench_rainyscape")
-    parser.add_argument("--reuse", action="store_true", help="evaluate existing runs in --work-dir instead of training again")
+    parser.add_argument(
+        "--reuse", action="store_true", help="evaluate existing runs in --work-dir instead of training again"
+    )
     parser.add_argument("--only", nargs="*", default=None, help="run only these methods (e.g. rainyscape-small)")
     parser.add_argument("--write", action="store_true", help="write the table to benchmarks/RESULTS.md")
-    parser.add_argument("--suite", action="store_true", help="run the variation suite instead (see the module docstring)")
+    parser.add_argument(
+        "--suite", action="store_true", help="run the variation suite instead (see the module docstring)"
+    )
     parser.add_argument("--scenes", nargs="*", default=None, help="--suite: only these scenes (default: all)")
-    parser.add_argument("--extra", type=shlex.split, default=[], help="--suite: extra ns-train arguments for both methods, one string")
+    parser.add_argument(
+        "--extra", type=shlex.split, default=[], help="--suite: extra ns-train arguments for both methods, one string"
+    )
     args = parser.parse_args()
     if args.suite:
         run_suite(args)
@@ -467,7 +709,15 @@ def main() -> None:
         for seed in args.other_seeds:
             per_seed[seed] = seed_gains(run_scene(args, seed, args.work_dir / f"seed{seed}", upper_bound=False)[0])
             print(json.dumps({"seed": seed, **per_seed[seed]}), flush=True)
-    text = markdown(args, rows, rain_info, rainy_input_metrics(datasets["rainy"]), (load_before, os.getloadavg()[0]), costs, per_seed)
+    text = markdown(
+        args,
+        rows,
+        rain_info,
+        rainy_input_metrics(datasets["rainy"]),
+        (load_before, os.getloadavg()[0]),
+        costs,
+        per_seed,
+    )
     print(text)
     if args.write:
         write_section("rainyscape", text)

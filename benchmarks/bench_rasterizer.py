@@ -52,16 +52,25 @@ def make_scene(side: int, n: int, device: str = "cpu", seed: int = 0) -> dict:
     f = (side / 2) / (1.0 / 3.0)  # half-width 1 at the box front (depth 3) fills the view
     Ks = torch.tensor([[[f, 0, side / 2], [0, f, side / 2], [0, 0, 1]]])
     bg = torch.rand(1, 3, generator=g)
-    scene = dict(means=means, quats=quats, scales=scales, opacities=opacities, colors=sh, viewmats=viewmats,
-                 Ks=Ks, backgrounds=bg)
+    scene = dict(
+        means=means,
+        quats=quats,
+        scales=scales,
+        opacities=opacities,
+        colors=sh,
+        viewmats=viewmats,
+        Ks=Ks,
+        backgrounds=bg,
+    )
     return {k: v.to(device) for k, v in scene.items()}
 
 
 def render(fn, scene: dict, side: int, grad: bool = True):
     leaves = {k: v.clone().requires_grad_(grad and k not in ("viewmats", "Ks")) for k, v in scene.items()}
     bg = leaves.pop("backgrounds")
-    rc, ra, meta = fn(**leaves, width=side, height=side, sh_degree=3, packed=False, render_mode="RGB+ED",
-                      absgrad=True, backgrounds=bg)
+    rc, ra, meta = fn(
+        **leaves, width=side, height=side, sh_degree=3, packed=False, render_mode="RGB+ED", absgrad=True, backgrounds=bg
+    )
     return rc, ra, meta, leaves, bg
 
 
@@ -105,12 +114,29 @@ def pair_counts(scene: dict, side: int) -> dict:
         stats: dict = {}
         if scene["means"].shape[0] <= FALLBACK_MAX_GAUSSIANS:
             colors = torch.zeros(*meta["opacities"].shape, 1)
-            tb._composite_torch(meta["means2d"], meta["conics"], colors, meta["opacities"], None, side, side,
-                                meta["tile_size"], meta["isect_offsets"], meta["flatten_ids"], stats=stats)
+            tb._composite_torch(
+                meta["means2d"],
+                meta["conics"],
+                colors,
+                meta["opacities"],
+                None,
+                side,
+                side,
+                meta["tile_size"],
+                meta["isect_offsets"],
+                meta["flatten_ids"],
+                stats=stats,
+            )
     m = meta["flatten_ids"].numel()
-    return dict(isects=m, tile_pairs=m * meta["tile_size"] ** 2, evaluated=stats.get("evaluated"),
-                composited=stats.get("composited"), visible=int((meta["radii"] > 0).sum()),
-                mean_radius=float(meta["radii"][meta["radii"] > 0].float().mean()), alpha=float(ra.mean()))
+    return dict(
+        isects=m,
+        tile_pairs=m * meta["tile_size"] ** 2,
+        evaluated=stats.get("evaluated"),
+        composited=stats.get("composited"),
+        visible=int((meta["radii"] > 0).sum()),
+        mean_radius=float(meta["radii"][meta["radii"] > 0].float().mean()),
+        alpha=float(ra.mean()),
+    )
 
 
 def compare_gsplat(scene: dict, side: int) -> str:
@@ -125,8 +151,10 @@ def compare_gsplat(scene: dict, side: int) -> str:
     diffs += [f"d{k} {rel(b[3][k], a[3][k]):.1e}" for k in a[3] if a[3][k] is not None and b[3].get(k) is not None]
     t_gs = timeit(gs_rasterization, cuda_scene, side, repeats=10)
     t_tb_cuda = timeit(tb.rasterization, cuda_scene, side, repeats=5)
-    return (f"{side}x{side}/{scene['means'].shape[0]}: gsplat CUDA {t_gs * 1e3:.2f} ms, torch backend on CUDA "
-            f"{t_tb_cuda * 1e3:.1f} ms; relative differences (torch CPU vs gsplat): " + ", ".join(diffs))
+    return (
+        f"{side}x{side}/{scene['means'].shape[0]}: gsplat CUDA {t_gs * 1e3:.2f} ms, torch backend on CUDA "
+        f"{t_tb_cuda * 1e3:.1f} ms; relative differences (torch CPU vs gsplat): " + ", ".join(diffs)
+    )
 
 
 def main() -> None:
@@ -173,14 +201,17 @@ def main() -> None:
             f"| {side}x{side} | {n} | {'C++' if kernel == 'cpp' else 'torch fallback'} | {threads} | {t * 1e3:.1f} | "
             f"{cpu * 1e3:.1f} | {'-' if target != target else f'{target:.0f}'} | "
             f"{c['visible']} / {c['mean_radius']:.1f} | {c['isects']} | {millions(c['tile_pairs'])} | "
-            f"{millions(c['evaluated'])} | {millions(c['composited'])} | {c['tile_pairs'] / t / 1e6:.1f}M | {per_s} |")
+            f"{millions(c['evaluated'])} | {millions(c['composited'])} | {c['tile_pairs'] / t / 1e6:.1f}M | {per_s} |"
+        )
     if torch.cuda.is_available():
         gs = [compare_gsplat(make_scene(side, n), side) for side, n in CONFIGS]
     else:
         gs = ["gsplat CUDA comparison: skipped: no CUDA"]
     table = "\n".join(lines)
-    load_note = (f"1-min load average {load_before:.2f} before / {load_after:.2f} after the run "
-                 f"(above ~0.5 means other processes shared the {os.cpu_count()} cores)")
+    load_note = (
+        f"1-min load average {load_before:.2f} before / {load_after:.2f} after the run "
+        f"(above ~0.5 means other processes shared the {os.cpu_count()} cores)"
+    )
     print(table)
     print(load_note)
     print("\n".join(gs))
@@ -188,32 +219,36 @@ def main() -> None:
         print(f"(C++ kernel unavailable: {build_kernels.load_error()})")
 
     if args.write:
-        machine = (f"{platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__} "
-                   f"({torch.get_num_threads()} threads), Python {platform.python_version()}")
-        section = "\n".join([
-            START,
-            "## Rasterizer speed (torch backend)",
-            "",
-            f"Command: `python benchmarks/bench_rasterizer.py {' '.join(sys.argv[1:])}` — "
-            f"{datetime.date.today().isoformat()}, "
-            f"{machine}.",
-            "Scene: Gaussians filling a 2x2x2 box the view just covers, scales 1-2% of the box, opacity "
-            "0.5-0.9, SH degree 3; splatfacto's call (packed=False, RGB+ED, absgrad, background). "
-            f"Median forward+backward time of {args.repeats} repeats (torch fallback: {max(3, args.repeats // 3)}) "
-            "after warm-up, wall-clock and this process's CPU time (all threads; the machine is shared with "
-            "other engineers' runs, see the load below). \"kernels\": C++ = projection, SH, binning and "
-            "compositing in the C++ kernels; torch fallback = all in torch. \"isect x tile px\" = tile "
-            "intersections x pixels per tile (the work bound); \"scanned\" = pairs evaluated before each "
-            "pixel terminated; \"composited\" = pairs blended (alpha >= 1/255); both counted by the torch "
-            "compositing, at the small sizes only.",
-            "",
-            table,
-            "",
-            load_note + ".",
-            "",
-            *gs,
-            END,
-        ])
+        machine = (
+            f"{platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), Python {platform.python_version()}"
+        )
+        section = "\n".join(
+            [
+                START,
+                "## Rasterizer speed (torch backend)",
+                "",
+                f"Command: `python benchmarks/bench_rasterizer.py {' '.join(sys.argv[1:])}` — "
+                f"{datetime.date.today().isoformat()}, "
+                f"{machine}.",
+                "Scene: Gaussians filling a 2x2x2 box the view just covers, scales 1-2% of the box, opacity "
+                "0.5-0.9, SH degree 3; splatfacto's call (packed=False, RGB+ED, absgrad, background). "
+                f"Median forward+backward time of {args.repeats} repeats (torch fallback: {max(3, args.repeats // 3)}) "
+                "after warm-up, wall-clock and this process's CPU time (all threads; the machine is shared with "
+                'other engineers\' runs, see the load below). "kernels": C++ = projection, SH, binning and '
+                'compositing in the C++ kernels; torch fallback = all in torch. "isect x tile px" = tile '
+                'intersections x pixels per tile (the work bound); "scanned" = pairs evaluated before each '
+                'pixel terminated; "composited" = pairs blended (alpha >= 1/255); both counted by the torch '
+                "compositing, at the small sizes only.",
+                "",
+                table,
+                "",
+                load_note + ".",
+                "",
+                *gs,
+                END,
+            ]
+        )
         text = RESULTS.read_text() if RESULTS.exists() else "# Results\n"
         if START in text and END in text:
             text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)

@@ -40,9 +40,11 @@ def main() -> None:
         bench.fwd_bwd(torch_backend.rasterization, scene, args.side)
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
-    print(f"{torch_backend.__file__}: {args.side}x{args.side} / {args.gaussians}, {args.threads} threads: "
-          f"wall {statistics.median(wall):.3f} s, CPU {statistics.median(cpu):.3f} s (medians of {args.repeats}; "
-          f"1-min load {os.getloadavg()[0]:.1f})")
+    print(
+        f"{torch_backend.__file__}: {args.side}x{args.side} / {args.gaussians}, {args.threads} threads: "
+        f"wall {statistics.median(wall):.3f} s, CPU {statistics.median(cpu):.3f} s (medians of {args.repeats}; "
+        f"1-min load {os.getloadavg()[0]:.1f})"
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,15 @@ class Case:
 def synthetic(degradation: str = "none", **options: object) -> Callable[[Path], Path]:
     def make(out: Path) -> Path:
         return generate_dataset(
-            out, seed=4, num_train=12, num_test=4, width=32, height=32, num_seed_points=800,
-            degradation=degradation, degradation_options=dict(options),
+            out,
+            seed=4,
+            num_train=12,
+            num_test=4,
+            width=32,
+            height=32,
+            num_seed_points=800,
+            degradation=degradation,
+            degradation_options=dict(options),
         )
 
     return make
@@ -52,14 +59,24 @@ def synthetic(degradation: str = "none", **options: object) -> Callable[[Path], 
 
 def avatar(out: Path) -> Path:
     return generate_avatar_dataset(
-        out, num_train_frames=3, num_test_frames=2, num_cameras=3, width=32, height=32, mesh_resolution=16, supersample=2
+        out,
+        num_train_frames=3,
+        num_test_frames=2,
+        num_cameras=3,
+        width=32,
+        height=32,
+        mesh_resolution=16,
+        supersample=2,
     )
 
 
 CASES = [
     Case("splatfacto-portable", synthetic()),
-    Case("deblurgs-small", synthetic("motion-blur", num_subframes=8, rotation_deg=8.0),
-         ["--pipeline.model.trajectory.num-subframes", "4", "--pipeline.pose-fit.steps", "10"]),
+    Case(
+        "deblurgs-small",
+        synthetic("motion-blur", num_subframes=8, rotation_deg=8.0),
+        ["--pipeline.model.trajectory.num-subframes", "4", "--pipeline.pose-fit.steps", "10"],
+    ),
     Case("rainyscape-small", synthetic("rain", angle_deg=100.0, intensity=0.6)),
     Case("contrastive-gc-small", synthetic("inconsistent-masks")),
     Case("learn2talk-small", avatar),
@@ -75,10 +92,29 @@ def killed_run(case: Case, data: Path, out: Path, steps: int) -> Path:
     """The run killed with SIGKILL right after its checkpoint at steps // 2 -> its config.yml."""
     save = steps // 2
     cmd = [
-        ns_command("ns-train"), case.method, "--data", str(data), "--output-dir", str(out), "--experiment-name", "killed",
-        "--timestamp", "t", "--max-num-iterations", str(steps), "--steps-per-save", str(save),
-        "--steps-per-eval-image", str(steps), "--steps-per-eval-all-images", str(10 * steps),
-        "--vis", "tensorboard", "--viewer.quit-on-train-completion", "True", *case.extra,
+        ns_command("ns-train"),
+        case.method,
+        "--data",
+        str(data),
+        "--output-dir",
+        str(out),
+        "--experiment-name",
+        "killed",
+        "--timestamp",
+        "t",
+        "--max-num-iterations",
+        str(steps),
+        "--steps-per-save",
+        str(save),
+        "--steps-per-eval-image",
+        str(steps),
+        "--steps-per-eval-all-images",
+        str(10 * steps),
+        "--vis",
+        "tensorboard",
+        "--viewer.quit-on-train-completion",
+        "True",
+        *case.extra,
     ]
     print("$ " + " ".join(cmd) + "   # killed after its first checkpoint", flush=True)
     ckpt = out / "killed" / case.method / "t" / "nerfstudio_models" / f"step-{save:09d}.ckpt"
@@ -96,7 +132,9 @@ def killed_run(case: Case, data: Path, out: Path, steps: int) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--method-steps", type=json.loads, default={}, help='per-method steps, JSON: {"deblurgs-small": 100}')
+    parser.add_argument(
+        "--method-steps", type=json.loads, default={}, help='per-method steps, JSON: {"deblurgs-small": 100}'
+    )
     parser.add_argument("--methods", nargs="*", default=[c.method for c in CASES])
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a temporary one)")
     args = parser.parse_args()
@@ -112,11 +150,20 @@ def main() -> None:
             full = train(case.method, data, out, "full", steps, case.extra)
             killed = killed_run(case, data, out, steps)
             killed_psnr = psnr(killed)
-            resumed = train(case.method, data, out, "resumed", steps,
-                            [*case.extra, "--load-dir", str(killed.parent / "nerfstudio_models")])
+            resumed = train(
+                case.method,
+                data,
+                out,
+                "resumed",
+                steps,
+                [*case.extra, "--load-dir", str(killed.parent / "nerfstudio_models")],
+            )
             result.write_text(json.dumps([case.method, steps, killed_psnr, psnr(full), psnr(resumed)]))
         row = tuple(json.loads(result.read_text()))
-        print(f"{row[0]} ({row[1]} steps): killed {row[2]:.2f}, uninterrupted {row[3]:.2f}, resumed {row[4]:.2f} dB", flush=True)
+        print(
+            f"{row[0]} ({row[1]} steps): killed {row[2]:.2f}, uninterrupted {row[3]:.2f}, resumed {row[4]:.2f} dB",
+            flush=True,
+        )
         rows.append(row)
     method_steps = f" --method-steps '{json.dumps(args.method_steps)}'" if args.method_steps else ""
     lines = [

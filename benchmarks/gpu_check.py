@@ -40,7 +40,9 @@ from ns_plugins.splat import torch_backend  # noqa: E402
 TOLERANCE = 1e-4
 METHODS = ["splatfacto-portable", "deblurgs-small", "rainyscape-small", "contrastive-gc-small", "learn2talk-small"]
 DEGRADATION = {
-    "deblurgs-small": "motion-blur", "rainyscape-small": "rain", "contrastive-gc-small": "inconsistent-masks",
+    "deblurgs-small": "motion-blur",
+    "rainyscape-small": "rain",
+    "contrastive-gc-small": "inconsistent-masks",
 }
 
 
@@ -110,9 +112,21 @@ def forward_backward(
     else:
         colors, sh_degree, bg = sh, 3, leaves["backgrounds"]
     rc, ra, meta = fn(
-        means=means, quats=leaves["quats"], scales=torch.exp(leaves["scales"]),
-        opacities=torch.sigmoid(leaves["opacities"]), colors=colors, viewmats=viewmats, Ks=leaves["Ks"], width=size, height=size, sh_degree=sh_degree, packed=False,
-        backgrounds=bg, render_mode=call.render_mode, rasterize_mode=call.rasterize_mode, absgrad=call.absgrad,
+        means=means,
+        quats=leaves["quats"],
+        scales=torch.exp(leaves["scales"]),
+        opacities=torch.sigmoid(leaves["opacities"]),
+        colors=colors,
+        viewmats=viewmats,
+        Ks=leaves["Ks"],
+        width=size,
+        height=size,
+        sh_degree=sh_degree,
+        packed=False,
+        backgrounds=bg,
+        render_mode=call.render_mode,
+        rasterize_mode=call.rasterize_mode,
+        absgrad=call.absgrad,
     )
     meta["means2d"].retain_grad()
     g = torch.Generator().manual_seed(1)
@@ -179,8 +193,16 @@ def make_dataset(method: str, root: Path, size: int) -> Path:
     from ns_plugins.data.synth_cli import generate_dataset
 
     degradation = DEGRADATION.get(method, "none")
-    return generate_dataset(root / degradation, num_train=16, num_test=4, width=size, height=size, num_seed_points=2000,
-                            degradation=degradation, overwrite=True)
+    return generate_dataset(
+        root / degradation,
+        num_train=16,
+        num_test=4,
+        width=size,
+        height=size,
+        num_seed_points=2000,
+        degradation=degradation,
+        overwrite=True,
+    )
 
 
 def train_methods(steps: int, size: int, work: Path) -> List[Tuple[str, float, float]]:
@@ -215,8 +237,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     use_gsplat = gsplat_cuda_available()
     t0 = time.time()
     ref_name = "gsplat CUDA" if use_gsplat else "our torch fallback (no CUDA)"
-    lines = [f"Calls ({args.gaussians} Gaussians, {args.size}x{args.size}; ours: C++ kernels on the CPU; "
-             f"reference: {ref_name}):"]
+    lines = [
+        f"Calls ({args.gaussians} Gaussians, {args.size}x{args.size}; ours: C++ kernels on the CPU; "
+        f"reference: {ref_name}):"
+    ]
     rows = check_calls(args.gaussians, args.size, use_gsplat)
     for name, err, worst, ok in rows:
         lines.append(f"- {name}: worst relative error {err:.1e} ({worst}) {'ok' if ok else 'FAIL'}")
@@ -229,8 +253,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         for method, sps, wall in train_methods(args.steps, args.size, args.work_dir):
             lines.append(f"- {method}: {sps * 1e3:.1f} ms/step (ns-train run {wall:.0f} s)")
     else:
-        lines.append("GPU half skipped: no CUDA device with gsplat's kernels here (the calls were checked against "
-                     "the torch fallback instead of gsplat, and no method was trained through gsplat).")
+        lines.append(
+            "GPU half skipped: no CUDA device with gsplat's kernels here (the calls were checked against "
+            "the torch fallback instead of gsplat, and no method was trained through gsplat)."
+        )
         print(lines[-1])
     lines.append(f"Total {time.time() - t0:.0f} s.")
     print(lines[-1])
@@ -238,8 +264,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bench_common import write_section
 
         command = " ".join(["python benchmarks/gpu_check.py", *(argv or sys.argv[1:])])
-        write_section("gpu_check", "\n".join(["## GPU check (gsplat vs our backend)", "", f"Command: `{command}`", "",
-                                               *lines]))
+        write_section(
+            "gpu_check", "\n".join(["## GPU check (gsplat vs our backend)", "", f"Command: `{command}`", "", *lines])
+        )
     return 0 if all_ok else 1
 
 

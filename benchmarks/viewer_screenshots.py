@@ -20,7 +20,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def main(argv: list) -> int:
     docs = ROOT / "docs"
     docs.mkdir(exist_ok=True)
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(ROOT / "tests" / "viewer"), "--viewer-screenshots", str(docs), *argv]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(ROOT / "tests" / "viewer"),
+        "--viewer-screenshots",
+        str(docs),
+        *argv,
+    ]
     code = subprocess.call(cmd, cwd=ROOT)
     for png in sorted(docs.glob("viewer_*.png")):
         print(f"{png.relative_to(ROOT)}: {png.stat().st_size // 1024} KB")

@@ -44,7 +44,9 @@ def run(cmd: list) -> None:
     subprocess.run([str(c) for c in cmd], check=True, env=venv_env())  # the venv's ffmpeg for ns-render
 
 
-def train_eval_render(method: str, data: Path, out: Path, steps: int, video: Path, interpolation_steps: int = 4) -> Path:
+def train_eval_render(
+    method: str, data: Path, out: Path, steps: int, video: Path, interpolation_steps: int = 4
+) -> Path:
     """``ns-train`` a short headless run, ``ns-eval`` it to ``out/eval.json``, ``ns-render`` a video.
 
     Returns:
@@ -52,28 +54,44 @@ def train_eval_render(method: str, data: Path, out: Path, steps: int, video: Pat
     """
     run(
         [
-            ns_command("ns-train"), method,
-            "--data", data,
-            "--output-dir", out / "outputs",
-            "--experiment-name", "demo",
-            "--timestamp", "run",
-            "--max-num-iterations", steps,
-            "--steps-per-save", steps,
-            "--steps-per-eval-image", steps,
-            "--vis", "tensorboard",
-            "--viewer.quit-on-train-completion", "True",
+            ns_command("ns-train"),
+            method,
+            "--data",
+            data,
+            "--output-dir",
+            out / "outputs",
+            "--experiment-name",
+            "demo",
+            "--timestamp",
+            "run",
+            "--max-num-iterations",
+            steps,
+            "--steps-per-save",
+            steps,
+            "--steps-per-eval-image",
+            steps,
+            "--vis",
+            "tensorboard",
+            "--viewer.quit-on-train-completion",
+            "True",
         ]
     )
     config = next((out / "outputs").glob("demo/*/run/config.yml"))
     run([ns_command("ns-eval"), "--load-config", config, "--output-path", out / "eval.json"])
     run(
         [
-            ns_command("ns-render"), "interpolate",
-            "--load-config", config,
-            "--output-path", video,
-            "--frame-rate", 12,
-            "--interpolation-steps", interpolation_steps,
-            "--pose-source", "train",
+            ns_command("ns-render"),
+            "interpolate",
+            "--load-config",
+            config,
+            "--output-path",
+            video,
+            "--frame-rate",
+            12,
+            "--interpolation-steps",
+            interpolation_steps,
+            "--pose-source",
+            "train",
         ]
     )
     return config

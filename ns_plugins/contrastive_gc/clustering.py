@@ -69,8 +69,10 @@ def cluster_range(segment_counts: Optional[np.ndarray], max_clusters: Optional[i
     typical, most = int(np.median(segment_counts)), int(segment_counts.max())
     low = max(2, typical)
     top = max_clusters or max(low + 4, 2 * most)
-    why = (f"training views label {typical} segments (median; max {most}, {len(segment_counts)} views): "
-           f"K from {low} (a view rarely shows more objects than the scene has) to {top}")
+    why = (
+        f"training views label {typical} segments (median; max {most}, {len(segment_counts)} views): "
+        f"K from {low} (a view rarely shows more objects than the scene has) to {top}"
+    )
     return low, max(low, top), why
 
 
@@ -85,7 +87,9 @@ def spherical_kmeans(x: np.ndarray, centers: np.ndarray, iterations: int = 10) -
     return (x @ centers.T).argmax(1)
 
 
-def choose_num_clusters(x: np.ndarray, low: int, high: int, seed: int, sample: int = 2000, min_fraction: float = 0.005) -> tuple[np.ndarray, dict]:
+def choose_num_clusters(
+    x: np.ndarray, low: int, high: int, seed: int, sample: int = 2000, min_fraction: float = 0.005
+) -> tuple[np.ndarray, dict]:
     """Cluster unit features x [S, E] into the K in [low, high] with the highest silhouette (cosine).
 
     Each K: the average-linkage (cosine) tree of a sample cut into K clusters, clusters under
@@ -123,12 +127,18 @@ def choose_num_clusters(x: np.ndarray, low: int, high: int, seed: int, sample: i
         from sklearn.cluster import KMeans
 
         k = max(2, min(low, len(x)))
-        return KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(x), {"silhouette": {}, "chosen": k, "fallback": "k-means"}
+        return KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(x), {
+            "silhouette": {},
+            "chosen": k,
+            "fallback": "k-means",
+        }
     chosen = max(scores, key=lambda k: scores[k])
     return fits[chosen], {"silhouette": {str(k): round(v, 4) for k, v in sorted(scores.items())}, "chosen": chosen}
 
 
-def _fit_labels(x: np.ndarray, method: str, num_clusters: Optional[int], min_cluster_size: int, seed: int) -> np.ndarray:
+def _fit_labels(
+    x: np.ndarray, method: str, num_clusters: Optional[int], min_cluster_size: int, seed: int
+) -> np.ndarray:
     """Raw cluster labels [S] (-1 = noise) of unit features x [S, E] for ``hdbscan`` or ``kmeans``."""
     if method == "kmeans":
         from sklearn.cluster import KMeans
@@ -141,7 +151,9 @@ def _fit_labels(x: np.ndarray, method: str, num_clusters: Optional[int], min_clu
     # leaf selection: the default (excess of mass) prefers one big parent cluster over its children
     # when a segment holds most of the Gaussians (measured: sky and ground merged, 0.71 vs 0.94
     # held-out mIoU); near-duplicate leaves are merged afterwards by centre similarity
-    return HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min(10, min_cluster_size), cluster_selection_method="leaf").fit_predict(x)
+    return HDBSCAN(
+        min_cluster_size=min_cluster_size, min_samples=min(10, min_cluster_size), cluster_selection_method="leaf"
+    ).fit_predict(x)
 
 
 def merge_close_centers(centers: np.ndarray, sizes: np.ndarray, merge_similarity: float) -> np.ndarray:
@@ -191,7 +203,11 @@ def cluster_gaussians(
     """
     feats = features.detach().float().cpu()
     if method == "argmax":
-        return Clustering(labels=feats.argmax(-1).numpy().astype(np.int32), centers=np.zeros((0, feats.shape[1]), np.float32), method=method)
+        return Clustering(
+            labels=feats.argmax(-1).numpy().astype(np.int32),
+            centers=np.zeros((0, feats.shape[1]), np.float32),
+            method=method,
+        )
     unit = normalize(feats).numpy()
     fit_mask = opacities.detach().cpu().numpy().reshape(-1) >= min_opacity
     if visibility is not None:
@@ -208,13 +224,20 @@ def cluster_gaussians(
     if method == "auto":
         low, high, why = cluster_range(segment_counts, max_clusters)
         if segment_counts is not None and len(segment_counts) and int(np.max(segment_counts)) <= 1:
-            raw, choice["reason"] = np.zeros(len(x), dtype=np.int64), "no training view labels more than one segment: 1 cluster"
+            raw, choice["reason"] = (
+                np.zeros(len(x), dtype=np.int64),
+                "no training view labels more than one segment: 1 cluster",
+            )
         else:
             raw, scores = choose_num_clusters(x, low, high, seed)
             choice.update(scores)
             choice["reason"] = f"{why}; K = {scores['chosen']} has the highest silhouette (cosine)"
         if segment_counts is not None and len(segment_counts):
-            choice["segments_per_view"] = {"median": float(np.median(segment_counts)), "min": int(np.min(segment_counts)), "max": int(np.max(segment_counts))}
+            choice["segments_per_view"] = {
+                "median": float(np.median(segment_counts)),
+                "min": int(np.min(segment_counts)),
+                "max": int(np.max(segment_counts)),
+            }
     else:
         size = min_cluster_size or max(5, len(fit_idx) // 50)
         raw = _fit_labels(x, method, num_clusters, size, seed)
@@ -230,8 +253,15 @@ def cluster_gaussians(
         group = merge_close_centers(centers, sizes, merge_similarity)
         centers = np.stack([(centers[group == g] * sizes[group == g, None]).sum(0) for g in range(group.max() + 1)])
         centers /= np.linalg.norm(centers, axis=1, keepdims=True).clip(1e-6)
-        choice["reason"] = f"HDBSCAN leaves (min cluster size {size}) merged above cosine {merge_similarity}: {len(centers)} clusters"
-    result = Clustering(labels=np.zeros(len(unit), np.int32), centers=centers.astype(np.float32), method=method, min_similarity=min_similarity)
+        choice["reason"] = (
+            f"HDBSCAN leaves (min cluster size {size}) merged above cosine {merge_similarity}: {len(centers)} clusters"
+        )
+    result = Clustering(
+        labels=np.zeros(len(unit), np.int32),
+        centers=centers.astype(np.float32),
+        method=method,
+        min_similarity=min_similarity,
+    )
     trained = None if visibility is None else fit_mask
     return Clustering(assign(unit, result), result.centers, method, min_similarity, choice, trained)
 

@@ -58,7 +58,14 @@ def small_scene_model() -> ContrastiveGCModelConfig:
     (norm of the mean unit feature) 0.64, 0.69, 0.78; held-out mIoU 0.687, 0.866, 0.937.
     ``--pipeline.model.spatial-weight`` turns it back on (``contrastive-gc`` keeps the authors' 1.0).
     """
-    return ContrastiveGCModelConfig(contrastive_every=1, spatial_every=1, min_mask_pixels=10, num_downscales=0, contrastive_weight=0.1, spatial_weight=0.0)
+    return ContrastiveGCModelConfig(
+        contrastive_every=1,
+        spatial_every=1,
+        min_mask_pixels=10,
+        num_downscales=0,
+        contrastive_weight=0.1,
+        spatial_weight=0.0,
+    )
 
 
 contrastive_gc = MethodSpecification(
@@ -67,6 +74,8 @@ contrastive_gc = MethodSpecification(
 )
 
 contrastive_gc_small = MethodSpecification(
-    config=contrastive_gc_trainer_config("contrastive-gc-small", small_scene_model(), feature_lr=SMALL_FEATURE_LR, max_num_iterations=1500),
+    config=contrastive_gc_trainer_config(
+        "contrastive-gc-small", small_scene_model(), feature_lr=SMALL_FEATURE_LR, max_num_iterations=1500
+    ),
     description="contrastive-gc preset for small scenes on a CPU (contrastive loss every step, small masks kept, no spatial term).",
 )

@@ -44,7 +44,9 @@ def index_masks(segments: torch.Tensor, min_pixels: float) -> MaskIndex:
     return MaskIndex(pixel_mask=pixel_mask, member=new_index[inverse[pixel_mask]], counts=counts[keep])
 
 
-def mask_temperatures(features: torch.Tensor, centers: torch.Tensor, member: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+def mask_temperatures(
+    features: torch.Tensor, centers: torch.Tensor, member: torch.Tensor, counts: torch.Tensor
+) -> torch.Tensor:
     """Per-mask temperature phi [M] (detached) from pixel features [Q, E], mask means [M, E], membership [Q]."""
     with torch.no_grad():
         spread = torch.zeros(len(counts), device=features.device, dtype=features.dtype)
@@ -54,7 +56,9 @@ def mask_temperatures(features: torch.Tensor, centers: torch.Tensor, member: tor
         return (10.0 * phi).clamp(0.1, 1.0)
 
 
-def contrastive_clustering_loss(features: torch.Tensor, segments: torch.Tensor, min_pixels: float = 100) -> torch.Tensor:
+def contrastive_clustering_loss(
+    features: torch.Tensor, segments: torch.Tensor, min_pixels: float = 100
+) -> torch.Tensor:
     """Contrastive clustering loss of a rendered feature map against one view's segments.
 
     Args:

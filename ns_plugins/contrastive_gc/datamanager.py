@@ -37,7 +37,11 @@ class SegmentsDatamanager(PortableDatamanager):
         dataset = self.train_dataset if split == "train" else self.eval_dataset
         sizes = [tuple(entry["image"].shape[:2]) for entry in cache]
         segments = load_segments(
-            dataset.image_filenames, sizes, data_root(self.config.dataparser.data), self.config.segments_folder, required=split == "train"
+            dataset.image_filenames,
+            sizes,
+            data_root(self.config.dataparser.data),
+            self.config.segments_folder,
+            required=split == "train",
         )
         for entry, seg in zip(cache, segments):
             if seg is not None:

@@ -86,7 +86,10 @@ class ContrastiveGCModel(PortableSplatModel):
 
     def derive_schedule(self) -> Dict[str, int]:
         schedule = super().derive_schedule()
-        for name, authors in (("contrastive_every", AUTHORS_CONTRASTIVE_EVERY), ("spatial_every", AUTHORS_SPATIAL_EVERY)):
+        for name, authors in (
+            ("contrastive_every", AUTHORS_CONTRASTIVE_EVERY),
+            ("spatial_every", AUTHORS_SPATIAL_EVERY),
+        ):
             value = getattr(self.config, name)
             schedule[name] = value if value is not None else scaled_interval(authors, self.total_steps)
         return schedule
@@ -118,7 +121,11 @@ class ContrastiveGCModel(PortableSplatModel):
             else:
                 loss = raw_id_cross_entropy(features, segments)
             loss_dict["contrastive_loss"] = self.config.contrastive_weight * loss
-        if self.config.segmentation_loss == "contrastive" and self.config.spatial_weight > 0 and self.spatial_step(self.step):
+        if (
+            self.config.segmentation_loss == "contrastive"
+            and self.config.spatial_weight > 0
+            and self.spatial_step(self.step)
+        ):
             loss_dict["spatial_loss"] = self.config.spatial_weight * spatial_regularization(
                 self.means,
                 self.seg_features,

@@ -99,15 +99,22 @@ def load_sam(model_type: str, checkpoint: Path, device: str):
     try:
         from segment_anything import sam_model_registry
     except ImportError:
-        raise DataError("segment-anything", "not installed: pip install 'ns-plugins[sam]' (or pip install segment-anything)") from None
+        raise DataError(
+            "segment-anything", "not installed: pip install 'ns-plugins[sam]' (or pip install segment-anything)"
+        ) from None
     if not Path(checkpoint).is_file():
-        raise DataError(checkpoint, "SAM checkpoint not found: pass --sam-checkpoint with a local file "
-                                    "(e.g. sam_vit_h_4b8939.pth from the segment-anything release; never downloaded)")
+        raise DataError(
+            checkpoint,
+            "SAM checkpoint not found: pass --sam-checkpoint with a local file "
+            "(e.g. sam_vit_h_4b8939.pth from the segment-anything release; never downloaded)",
+        )
     try:
         model = sam_model_registry[model_type](checkpoint=str(checkpoint))
     except (RuntimeError, KeyError, OSError, EOFError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise DataError(checkpoint, f"cannot be loaded as a SAM {model_type} checkpoint (--model-type?): {first}") from None
+        raise DataError(
+            checkpoint, f"cannot be loaded as a SAM {model_type} checkpoint (--model-type?): {first}"
+        ) from None
     return model.to(device).eval()
 
 
@@ -144,7 +151,9 @@ def main(args: MasksArgs, model: Optional[Any] = None) -> Dict[str, int]:
         min_mask_region_area=args.min_mask_region_area,
     )
     counts = generate_segment_maps(generator, images, data / args.output_folder)
-    print(f"{len(counts)} segment maps in {data / args.output_folder} ({np.median(list(counts.values())):.0f} segments per view, median)")
+    print(
+        f"{len(counts)} segment maps in {data / args.output_folder} ({np.median(list(counts.values())):.0f} segments per view, median)"
+    )
     return counts
 
 

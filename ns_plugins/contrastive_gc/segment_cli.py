@@ -82,7 +82,9 @@ def cluster_model(model, args: SegmentArgs, train_cameras=None, train_segments: 
         method = "argmax"
     visibility, counts = None, None
     if train_segments is not None and method != "argmax":
-        counts = mask_segment_counts([s.cpu().numpy() for s in train_segments if s is not None], model.config.min_mask_pixels)
+        counts = mask_segment_counts(
+            [s.cpu().numpy() for s in train_segments if s is not None], model.config.min_mask_pixels
+        )
     if method != "argmax" and args.min_visibility > 0 and train_cameras is not None:
         weights = None if train_segments is None else [None if s is None else (s > 0).float() for s in train_segments]
         visibility = blend_weight_sums(model, train_cameras, args.visibility_views, weights)
@@ -122,7 +124,9 @@ def segment_views(model, views: List[Tuple[str, object]], clustering: Clustering
     for stem, camera in views:
         camera = camera.to(model.device)
         with torch.no_grad():
-            channels = model.seg_features if trained is None else torch.cat([model.seg_features, trained[:, None].float()], 1)
+            channels = (
+                model.seg_features if trained is None else torch.cat([model.seg_features, trained[:, None].float()], 1)
+            )
             rendered, alpha = render_channels(model, camera, channels)
         features = rendered[..., : model.seg_features.shape[1]]
         trained_weight = None if trained is None else rendered[..., -1:]
@@ -146,8 +150,12 @@ def write_outputs(model, clustering: Clustering, masks: dict, output_dir: Path, 
         write_ply(output_dir / "objects" / f"{cluster}.ply", splat_ply_columns(model, rows))
         counts[str(cluster)] = int(len(rows))
     summary = {
-        "num_clusters": len(counts), "choice": clustering.choice, "gaussians_per_cluster": counts,
-        "unlabelled_gaussians": int((labels == 0).sum()), "views": sorted(masks), "settings": settings,
+        "num_clusters": len(counts),
+        "choice": clustering.choice,
+        "gaussians_per_cluster": counts,
+        "unlabelled_gaussians": int((labels == 0).sum()),
+        "views": sorted(masks),
+        "settings": settings,
     }
     writer.write_json(output_dir / "summary.json", summary)
     return summary
@@ -165,11 +173,15 @@ def main(args: SegmentArgs) -> dict:
         raise DataError(args.load_config, "not a contrastive-gc run (its model has no segmentation features)")
     model.eval()
     clustering = cluster_model(model, args, pipeline.datamanager.train_dataset.cameras, training_segments(pipeline))
-    masks = segment_views(model, views_to_label(pipeline, args.split, args.camera_path_filename), clustering, args.min_alpha)
+    masks = segment_views(
+        model, views_to_label(pipeline, args.split, args.camera_path_filename), clustering, args.min_alpha
+    )
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(args).items()}
     summary = write_outputs(model, clustering, masks, args.output_dir, settings)
     print(clustering.choice.get("reason", ""))
-    print(f"{summary['num_clusters']} clusters over {len(clustering.labels)} Gaussians; {len(masks)} masks in {args.output_dir / 'masks'}, objects in {args.output_dir / 'objects'}, labels in {args.output_dir / 'labels.npy'}")
+    print(
+        f"{summary['num_clusters']} clusters over {len(clustering.labels)} Gaussians; {len(masks)} masks in {args.output_dir / 'masks'}, objects in {args.output_dir / 'objects'}, labels in {args.output_dir / 'labels.npy'}"
+    )
     return summary
 
 

@@ -36,7 +36,9 @@ def read_segment_map(path: Path) -> np.ndarray:
     """Read one segment map -> int32 ids [H, W]; raises DataError naming the file when it cannot."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(path, "segment map missing (contrastive-gc needs one per training image, same stem as the image)")
+        raise DataError(
+            path, "segment map missing (contrastive-gc needs one per training image, same stem as the image)"
+        )
     try:
         with Image.open(path) as img:
             mode = img.mode
@@ -52,7 +54,9 @@ def read_segment_map(path: Path) -> np.ndarray:
         return colors_to_ids(rgb)
     if mode == "LA":
         return array[..., 0].astype(np.int32)
-    raise DataError(path, f"unsupported image mode {mode!r}: expected a single-channel (8/16-bit) id map or a colour-coded RGB map")
+    raise DataError(
+        path, f"unsupported image mode {mode!r}: expected a single-channel (8/16-bit) id map or a colour-coded RGB map"
+    )
 
 
 def fit_to_image(ids: np.ndarray, height: int, width: int, path: Path) -> np.ndarray:
@@ -68,7 +72,9 @@ def fit_to_image(ids: np.ndarray, height: int, width: int, path: Path) -> np.nda
     raise DataError(path, f"segment map is {w}x{h} but its image is {width}x{height}")
 
 
-def load_segments(image_paths: Sequence[Path], sizes: Sequence[tuple[int, int]], data_dir: Path, folder: str, required: bool) -> list[torch.Tensor | None]:
+def load_segments(
+    image_paths: Sequence[Path], sizes: Sequence[tuple[int, int]], data_dir: Path, folder: str, required: bool
+) -> list[torch.Tensor | None]:
     """Segment maps [H, W] int32 for each image (None where absent and not ``required``).
 
     Args:
@@ -80,7 +86,10 @@ def load_segments(image_paths: Sequence[Path], sizes: Sequence[tuple[int, int]],
     """
     seg_dir = Path(data_dir) / folder
     if required and not (seg_dir.is_dir() and any(seg_dir.glob("*.png"))):
-        raise DataError(seg_dir, "no segment maps: contrastive-gc needs <data>/segments/<image stem>.png for every training image (change the folder with --pipeline.datamanager.segments-folder)")
+        raise DataError(
+            seg_dir,
+            "no segment maps: contrastive-gc needs <data>/segments/<image stem>.png for every training image (change the folder with --pipeline.datamanager.segments-folder)",
+        )
     out: list[torch.Tensor | None] = []
     for image_path, (height, width) in zip(image_paths, sizes):
         path = segment_path(data_dir, folder, image_path)

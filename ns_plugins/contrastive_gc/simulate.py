@@ -30,7 +30,13 @@ from ns_plugins.data.scene import BACKGROUND_ID, GROUND_ID
 
 SEGMENTS_DIR = "segments"
 DEFAULTS: dict[str, Any] = {
-    "merge_prob": 0.3, "ground_prob": 0.5, "sky_prob": 0.7, "max_id": 12, "missing_prob": 0.0, "split_prob": 0.0, "boundary_px": 0,
+    "merge_prob": 0.3,
+    "ground_prob": 0.5,
+    "sky_prob": 0.7,
+    "max_id": 12,
+    "missing_prob": 0.0,
+    "split_prob": 0.0,
+    "boundary_px": 0,
 }
 
 
@@ -82,13 +88,19 @@ def view_segments(
     for g, n in lookup.items():
         out[labels == g] = n
     info = {
-        "merged": merged, "missing": missing, "split": split, "ground_labelled": GROUND_ID in group,
-        "sky_labelled": BACKGROUND_ID in group, "ids": {str(k): v for k, v in lookup.items() if k in group},
+        "merged": merged,
+        "missing": missing,
+        "split": split,
+        "ground_labelled": GROUND_ID in group,
+        "sky_labelled": BACKGROUND_ID in group,
+        "ids": {str(k): v for k, v in lookup.items() if k in group},
     }
     return out, info
 
 
-def split_into_parts(labels: np.ndarray, target: int, num_parts: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+def split_into_parts(
+    labels: np.ndarray, target: int, num_parts: int, rng: np.random.Generator
+) -> tuple[np.ndarray, int]:
     """Split segment ``target`` of labels [H, W] into up to ``num_parts`` bands across a random direction.
 
     New parts get ids above the current maximum -> (labels, number of parts made).
@@ -134,14 +146,24 @@ def inconsistent_masks(ctx: DegradationContext) -> DegradationResult:
     """Write ``segments/<stem>.png`` for the training views; training images stay clean."""
     unknown = set(ctx.options) - set(DEFAULTS)
     if unknown:
-        raise DataError("--degradation-options", f"unknown option(s) {sorted(unknown)} for inconsistent-masks; known: {sorted(DEFAULTS)}")
+        raise DataError(
+            "--degradation-options",
+            f"unknown option(s) {sorted(unknown)} for inconsistent-masks; known: {sorted(DEFAULTS)}",
+        )
     opts = {**DEFAULTS, **ctx.options}
     views = {}
     for i in ctx.train_indices:
         stem = ctx.stems[i]
         seg, info = view_segments(
-            ctx.clean[i]["instance"], ctx.rng, float(opts["merge_prob"]), float(opts["ground_prob"]), float(opts["sky_prob"]),
-            int(opts["max_id"]), float(opts["missing_prob"]), float(opts["split_prob"]), int(opts["boundary_px"]),
+            ctx.clean[i]["instance"],
+            ctx.rng,
+            float(opts["merge_prob"]),
+            float(opts["ground_prob"]),
+            float(opts["sky_prob"]),
+            int(opts["max_id"]),
+            float(opts["missing_prob"]),
+            float(opts["split_prob"]),
+            int(opts["boundary_px"]),
         )
         writer.write_uint16_png(ctx.out_dir / SEGMENTS_DIR / f"{stem}.png", seg)
         views[stem] = info

@@ -23,7 +23,14 @@ from ns_plugins.splat.export import splat_ply_columns, write_ply
 SELECT_TINT = torch.tensor([1.0, 0.2, 0.2])
 
 
-def pick_gaussian(means: torch.Tensor, opacities: torch.Tensor, scales: torch.Tensor, origin: torch.Tensor, direction: torch.Tensor, min_opacity: float = 0.3) -> Optional[int]:
+def pick_gaussian(
+    means: torch.Tensor,
+    opacities: torch.Tensor,
+    scales: torch.Tensor,
+    origin: torch.Tensor,
+    direction: torch.Tensor,
+    min_opacity: float = 0.3,
+) -> Optional[int]:
     """Index of the first opaque Gaussian hit by a ray, or None.
 
     Args:
@@ -58,7 +65,9 @@ class SegmentationControls(nn.Module):
         self.selected_feature: Optional[torch.Tensor] = None
         self.viewer_control = ViewerControl()
         self.cluster_button = ViewerButton("Cluster Gaussians", cb_hook=self._on_cluster)
-        self.threshold_slider = ViewerSlider("Selection similarity", 0.85, 0.0, 1.0, 0.01, hint="cosine similarity to the clicked object's feature")
+        self.threshold_slider = ViewerSlider(
+            "Selection similarity", 0.85, 0.0, 1.0, 0.01, hint="cosine similarity to the clicked object's feature"
+        )
         self.select_button = ViewerButton("Select object (then click)", cb_hook=self._on_select_mode)
         self.export_path = ViewerText("Selection PLY", "selection.ply", hint="file the export button writes")
         self.export_button = ViewerButton("Export selection", cb_hook=self._on_export)
@@ -78,7 +87,9 @@ class SegmentationControls(nn.Module):
 
     def _on_click(self, click) -> None:
         self.viewer_control.unregister_click_cb(self._on_click)
-        self.select_at(torch.tensor(click.origin, dtype=torch.float32), torch.tensor(click.direction, dtype=torch.float32))
+        self.select_at(
+            torch.tensor(click.origin, dtype=torch.float32), torch.tensor(click.direction, dtype=torch.float32)
+        )
         # a scene click, unlike a GUI element, does not re-render: without this the new
         # seg_selection output shows up only when the camera next moves
         viewer = getattr(self.viewer_control, "viewer", None)
@@ -94,7 +105,13 @@ class SegmentationControls(nn.Module):
         """Select the object under a ray; returns the picked Gaussian (None: nothing hit, selection cleared)."""
         m = self._target_model()
         with torch.no_grad():
-            idx = pick_gaussian(m.means, torch.sigmoid(m.opacities).reshape(-1), torch.exp(m.scales), origin.to(m.means), direction.to(m.means))
+            idx = pick_gaussian(
+                m.means,
+                torch.sigmoid(m.opacities).reshape(-1),
+                torch.exp(m.scales),
+                origin.to(m.means),
+                direction.to(m.means),
+            )
             self.selected_feature = None if idx is None else m.seg_features[idx].detach().clone()
         return idx
 

@@ -82,7 +82,9 @@ def check_frame_fields(meta: dict, path: Path) -> None:
             raise DataError(path, f"frame {i} ({frame['file_path']}): transform_matrix must be a finite 4x4 matrix")
         missing = [k for k in _INTRINSIC_KEYS if k not in meta and k not in frame]
         if missing:
-            raise DataError(path, f"frame {i} ({frame['file_path']}): no {', '.join(missing)} (neither global nor per frame)")
+            raise DataError(
+                path, f"frame {i} ({frame['file_path']}): no {', '.join(missing)} (neither global nor per frame)"
+            )
 
 
 def frame_image_paths(meta: dict, data_dir: Path, downscale_factor: Optional[int]) -> list[Path]:
@@ -101,7 +103,9 @@ def check_camera_spread(meta: dict, path: Path) -> None:
     """The cameras are not all at one position (nerfstudio scales poses by their spread: a division by zero)."""
     positions = np.array([np.asarray(f["transform_matrix"], dtype=np.float64)[:3, 3] for f in meta["frames"]])
     if len(positions) > 1 and np.ptp(positions, axis=0).max() == 0.0:
-        raise DataError(path, f"all {len(positions)} cameras are at the same position: nerfstudio cannot scale the scene")
+        raise DataError(
+            path, f"all {len(positions)} cameras are at the same position: nerfstudio cannot scale the scene"
+        )
 
 
 def frame_image_sizes(meta: dict, downscale_factor: Optional[int]) -> list[tuple[int, int]]:
@@ -136,7 +140,9 @@ def check_split_lists(meta: dict, data_dir: Path, transforms_path: Path) -> None
     if present:
         for split in ("train", "val"):
             if f"{split}_filenames" not in meta:
-                raise DataError(transforms_path, f"has {present[0]}_filenames but no {split}_filenames (nerfstudio needs both)")
+                raise DataError(
+                    transforms_path, f"has {present[0]}_filenames but no {split}_filenames (nerfstudio needs both)"
+                )
 
 
 def read_ply_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +155,9 @@ def read_ply_points(path: Path) -> tuple[np.ndarray, np.ndarray]:
         vertex = ply["vertex"]
         xyz = np.stack([np.asarray(vertex[k], dtype=np.float32) for k in "xyz"], axis=1)
     except Exception as err:  # plyfile raises PlyParseError, KeyError, ValueError, ...
-        raise DataError(path, f"cannot be read as a PLY point cloud with x, y, z ({type(err).__name__}: {err})") from None
+        raise DataError(
+            path, f"cannot be read as a PLY point cloud with x, y, z ({type(err).__name__}: {err})"
+        ) from None
     names = {p.name for p in vertex.properties}
     if {"red", "green", "blue"} <= names:
         rgb = np.stack([np.asarray(vertex[k], dtype=np.float64) for k in ("red", "green", "blue")], axis=1)

@@ -59,7 +59,14 @@ class DegradationContext:
         """Render `camera` (optionally at another pose c2w [4, 4]) with the dataset's settings."""
         pose = camera.c2w if c2w is None else c2w
         return self.render(
-            self.scene, pose, camera.fx, camera.fy, camera.cx, camera.cy, camera.width, camera.height,
+            self.scene,
+            pose,
+            camera.fx,
+            camera.fy,
+            camera.cx,
+            camera.cy,
+            camera.width,
+            camera.height,
             supersample=self.supersample,
         )
 
@@ -141,7 +148,10 @@ def parse_degradation_options(options_type: Type[OptionsT], options: dict, degra
     known = {f.name: f for f in fields(options_type)}  # type: ignore[arg-type]
     unknown = sorted(set(options) - set(known))
     if unknown:
-        raise DataError("--degradation-options", f"unknown {degradation} option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise DataError(
+            "--degradation-options",
+            f"unknown {degradation} option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
+        )
 
     def cast(name: str, value: Any) -> Any:
         default = known[name].default

@@ -57,7 +57,8 @@ def check_image_file(path: Path, expected_size: tuple[int, int] | None, decode: 
         raise DataError(path, problem)
     if expected_size is not None and tuple(size) != tuple(expected_size):
         raise DataError(
-            path, f"image is {size[0]}x{size[1]} pixels but its camera says {expected_size[0]}x{expected_size[1]} (w x h)"
+            path,
+            f"image is {size[0]}x{size[1]} pixels but its camera says {expected_size[0]}x{expected_size[1]} (w x h)",
         )
 
 

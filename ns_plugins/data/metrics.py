@@ -44,9 +44,7 @@ def _blur(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
     return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
-def ssim(
-    pred: torch.Tensor, target: torch.Tensor, window_size: int = 11, sigma: float = 1.5
-) -> torch.Tensor:
+def ssim(pred: torch.Tensor, target: torch.Tensor, window_size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     """Structural similarity of [H, W, C] (-> scalar) or [B, H, W, C] (-> [B]) images in [0, 1].
 
     Images smaller than the window use a window as large as their smaller side (odd).

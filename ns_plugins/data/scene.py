@@ -281,8 +281,10 @@ def _intersect_cylinder(o: np.ndarray, d: np.ndarray, r: float, hh: float) -> tu
     t_side = np.where(ok & (t_side > _EPS) & (np.abs(z_side) <= hh), t_side, np.inf)
     with np.errstate(divide="ignore", invalid="ignore"):
         dz = np.where(np.abs(d[:, 2]) < 1e-12, 1e-12, d[:, 2])
-        t_cap = np.minimum(np.where((hh - o[:, 2]) / dz > _EPS, (hh - o[:, 2]) / dz, np.inf),
-                           np.where((-hh - o[:, 2]) / dz > _EPS, (-hh - o[:, 2]) / dz, np.inf))
+        t_cap = np.minimum(
+            np.where((hh - o[:, 2]) / dz > _EPS, (hh - o[:, 2]) / dz, np.inf),
+            np.where((-hh - o[:, 2]) / dz > _EPS, (-hh - o[:, 2]) / dz, np.inf),
+        )
     p_cap = o + np.where(np.isfinite(t_cap), t_cap, 0.0)[:, None] * d
     t_cap = np.where(p_cap[:, 0] ** 2 + p_cap[:, 1] ** 2 <= r * r, t_cap, np.inf)
     use_cap = t_cap < t_side

@@ -21,7 +21,15 @@ from ns_plugins.data import writer
 from ns_plugins.data.cameras import interleaved_split, make_cameras, orbit_poses, pinhole_intrinsics
 from ns_plugins.data.degradation import DegradationContext, get_degradation
 from ns_plugins.data.errors import DataError, exits_on_data_error
-from ns_plugins.data.scene import BACKGROUND_ID, GROUND_ID, Scene, make_scene, render_view, sample_sky_points, sample_surface_points
+from ns_plugins.data.scene import (
+    BACKGROUND_ID,
+    GROUND_ID,
+    Scene,
+    make_scene,
+    render_view,
+    sample_sky_points,
+    sample_surface_points,
+)
 
 GENERATOR_NAME = "ns-plugins-synth"
 # orbit radius in units of the scene's bounding radius: objects fill most of a 50-degree view
@@ -118,8 +126,15 @@ def generate_dataset(
     transforms = writer.merge_frame_keys({**transforms, **result.transforms}, result.frames)
     writer.write_json(out / "transforms.json", transforms)
     params = dict(
-        seed=seed, num_train=num_train, num_test=num_test, width=width, height=height, num_objects=num_objects,
-        num_seed_points=num_seed_points, fov_deg=fov_deg, supersample=supersample,
+        seed=seed,
+        num_train=num_train,
+        num_test=num_test,
+        width=width,
+        height=height,
+        num_objects=num_objects,
+        num_seed_points=num_seed_points,
+        fov_deg=fov_deg,
+        supersample=supersample,
         texture_frequency_scale=texture_frequency_scale,
     )
     writer.write_json(out / writer.SCENE_JSON, _scene_record(scene, ctx, params, degradation, result.ground_truth))
@@ -137,7 +152,14 @@ def _scene_record(scene: Scene, ctx: DegradationContext, params: dict, name: str
         "params": params,
         "instances": instances,
         "scene": scene.to_dict(),
-        "intrinsics": {"fx": cam.fx, "fy": cam.fy, "cx": cam.cx, "cy": cam.cy, "width": cam.width, "height": cam.height},
+        "intrinsics": {
+            "fx": cam.fx,
+            "fy": cam.fy,
+            "cx": cam.cx,
+            "cy": cam.cy,
+            "width": cam.width,
+            "height": cam.height,
+        },
         "train_stems": ctx.train_stems,
         "test_stems": ctx.test_stems,
         "files": {
@@ -184,10 +206,20 @@ def main(args: SynthArgs) -> Path:
     if not isinstance(options, dict):
         raise DataError("--degradation-options", "must be a JSON object")
     out = generate_dataset(
-        args.out, seed=args.seed, num_train=args.num_train, num_test=args.num_test, width=args.width,
-        height=args.height, num_objects=args.num_objects, degradation=args.degradation,
-        num_seed_points=args.num_seed_points, fov_deg=args.fov_deg, supersample=args.supersample,
-        degradation_options=options, overwrite=args.overwrite, texture_frequency_scale=args.texture_frequency_scale,
+        args.out,
+        seed=args.seed,
+        num_train=args.num_train,
+        num_test=args.num_test,
+        width=args.width,
+        height=args.height,
+        num_objects=args.num_objects,
+        degradation=args.degradation,
+        num_seed_points=args.num_seed_points,
+        fov_deg=args.fov_deg,
+        supersample=args.supersample,
+        degradation_options=options,
+        overwrite=args.overwrite,
+        texture_frequency_scale=args.texture_frequency_scale,
     )
     print(
         f"wrote {out}: {args.num_train} train + {args.num_test} test views {args.width}x{args.height} "

@@ -124,7 +124,11 @@ def transforms_dict(
     filename lists (val = test) so nerfstudio uses exactly this split.
     """
     first = cameras[0]
-    if any((c.fx, c.fy, c.cx, c.cy, c.width, c.height) != (first.fx, first.fy, first.cx, first.cy, first.width, first.height) for c in cameras):
+    if any(
+        (c.fx, c.fy, c.cx, c.cy, c.width, c.height)
+        != (first.fx, first.fy, first.cx, first.cy, first.width, first.height)
+        for c in cameras
+    ):
         raise ValueError("all cameras must share intrinsics")
     test_files = [image_relpath(s) for s in test_stems]
     data = {

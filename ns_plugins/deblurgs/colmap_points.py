@@ -52,7 +52,10 @@ def read_colmap_points(path: Path) -> Tuple[np.ndarray, np.ndarray]:
 
 def colmap_camera_centres(sparse: Path) -> Dict[str, np.ndarray]:
     """Image stem -> camera centre [3] in COLMAP's world, from images.bin/.txt ({} when absent or unreadable)."""
-    for name, reader in (("images.bin", colmap_utils.read_images_binary), ("images.txt", colmap_utils.read_images_text)):
+    for name, reader in (
+        ("images.bin", colmap_utils.read_images_binary),
+        ("images.txt", colmap_utils.read_images_text),
+    ):
         if (sparse / name).is_file():
             try:
                 images = reader(sparse / name)

@@ -74,7 +74,9 @@ def deblurgs_optimizers(
     optimizers = splatfacto_optimizers()
     optimizers["trajectory"] = {
         "optimizer": AdamOptimizerConfig(lr=trajectory_lr, eps=1e-15),
-        "scheduler": ExponentialDecaySchedulerConfig(lr_final=trajectory_lr / (trajectory_decay or decay), max_steps=30000),
+        "scheduler": ExponentialDecaySchedulerConfig(
+            lr_final=trajectory_lr / (trajectory_decay or decay), max_steps=30000
+        ),
     }
     optimizers["timestamps"] = {
         "optimizer": AdamOptimizerConfig(lr=timestamp_lr, eps=1e-15),
@@ -87,7 +89,9 @@ def deblurgs_optimizers(
     return optimizers
 
 
-def deblurgs_trainer_config(method_name: str, model: DeblurGSModelConfig, pose_fit: PoseFitConfig, **overrides) -> PortableTrainerConfig:
+def deblurgs_trainer_config(
+    method_name: str, model: DeblurGSModelConfig, pose_fit: PoseFitConfig, **overrides
+) -> PortableTrainerConfig:
     """A portable trainer config with the DeblurGS pipeline (test-time pose fit) around ``model``."""
     overrides.setdefault("optimizers", deblurgs_optimizers())
     config = portable_trainer_config(method_name, model, **overrides)
@@ -138,7 +142,9 @@ deblurgs_small = MethodSpecification(
         max_num_iterations=1500,
         # ~50 updates per curve must move it by degrees: 2x the paper's rate; the curves decay 10x so
         # that they still grow while the scene sharpens, everything else 100x as in the paper
-        optimizers=deblurgs_optimizers(trajectory_lr=2e-3, timestamp_lr=5e-3, decay=100.0, pose_lr=5e-4, trajectory_decay=10.0),
+        optimizers=deblurgs_optimizers(
+            trajectory_lr=2e-3, timestamp_lr=5e-3, decay=100.0, pose_lr=5e-4, trajectory_decay=10.0
+        ),
         steps_per_eval_all_images=100000,
         steps_per_save=1500,
     ),

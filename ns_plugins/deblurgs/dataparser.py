@@ -84,7 +84,8 @@ def read_hold(data: Path, has_sharp: bool, default_hold: int) -> int:
     if has_sharp:
         return default_hold
     raise DataError(
-        data, "no 'hold=N' marker, 'hold' file or images_test/ folder: pass --hold N, or --eval-mode all to train on every view"
+        data,
+        "no 'hold=N' marker, 'hold' file or images_test/ folder: pass --hold N, or --eval-mode all to train on every view",
     )
 
 
@@ -292,9 +293,12 @@ class DeblurNerfDataParser(DataParser):
         width, height = torch.from_numpy(sizes[:, 0]), torch.from_numpy(sizes[:, 1])
         cameras = Cameras(
             camera_to_worlds=poses[sel, :3, :4],
-            fx=focal[:, None], fy=focal[:, None],
-            cx=(width / 2.0).float()[:, None], cy=(height / 2.0).float()[:, None],
-            width=width.int()[:, None], height=height.int()[:, None],
+            fx=focal[:, None],
+            fy=focal[:, None],
+            cx=(width / 2.0).float()[:, None],
+            cy=(height / 2.0).float()[:, None],
+            width=width.int()[:, None],
+            height=height.int()[:, None],
             camera_type=CameraType.PERSPECTIVE,
         )
         metadata = {}
@@ -310,7 +314,9 @@ class DeblurNerfDataParser(DataParser):
             metadata=metadata,
         )
 
-    def _seed_points(self, data: Path, images: List[Path], c2w: np.ndarray, transform: torch.Tensor, scale: float) -> dict:
+    def _seed_points(
+        self, data: Path, images: List[Path], c2w: np.ndarray, transform: torch.Tensor, scale: float
+    ) -> dict:
         """COLMAP points in the dataparser's frame: {points3D_xyz [P, 3], points3D_rgb [P, 3] uint8}, or {}."""
         sparse = data / self.config.colmap_path
         points = points_in_pose_frame(sparse, [p.stem for p in images], c2w[:, :3, 3]) if sparse.is_dir() else None

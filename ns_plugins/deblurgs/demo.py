@@ -46,10 +46,20 @@ def main(args: DemoArgs) -> None:
     out = args.output_dir.resolve()
     if out.exists():
         shutil.rmtree(out)
-    print(f"generating a motion-blurred synthetic scene ({args.num_train} blurry training views, {args.size}x{args.size})", flush=True)
+    print(
+        f"generating a motion-blurred synthetic scene ({args.num_train} blurry training views, {args.size}x{args.size})",
+        flush=True,
+    )
     data = generate_dataset(
-        out / "data", seed=args.seed, num_train=args.num_train, num_test=args.num_test, width=args.size, height=args.size,
-        num_seed_points=2000, degradation="motion-blur", degradation_options={"rotation_deg": args.blur_deg},
+        out / "data",
+        seed=args.seed,
+        num_train=args.num_train,
+        num_test=args.num_test,
+        width=args.size,
+        height=args.size,
+        num_seed_points=2000,
+        degradation="motion-blur",
+        degradation_options={"rotation_deg": args.blur_deg},
     )
     video = out / "sharp.mp4"
     config = train_eval_render(args.method, data, out, args.steps, video, interpolation_steps=3)

@@ -55,7 +55,10 @@ def blurry_input_metrics(data: Path) -> Dict[str, float]:
     """Blurry training images vs sharp ground truth (gt/clean)."""
     scene = json.loads((Path(data) / "gt/scene.json").read_text())
     stems = scene["train_stems"]
-    return mean_metrics([read_image(Path(data) / f"images/{s}.png") for s in stems], [read_image(Path(data) / f"gt/clean/{s}.png") for s in stems])
+    return mean_metrics(
+        [read_image(Path(data) / f"images/{s}.png") for s in stems],
+        [read_image(Path(data) / f"gt/clean/{s}.png") for s in stems],
+    )
 
 
 @torch.no_grad()
@@ -69,7 +72,9 @@ def render_train_views(pipeline) -> List[torch.Tensor]:
     for i in range(len(cameras)):
         cam = cameras[i : i + 1]
         Ks = cam.get_intrinsics_matrices().reshape(1, 3, 3)
-        r = model.render_gaussians(viewmats_from_camera_to_worlds(poses[i : i + 1]), Ks, int(cam.width.item()), int(cam.height.item()))
+        r = model.render_gaussians(
+            viewmats_from_camera_to_worlds(poses[i : i + 1]), Ks, int(cam.width.item()), int(cam.height.item())
+        )
         out.append(torch.clamp(r.rgb + (1 - r.alpha) * background, 0, 1)[0].cpu())
     return out
 
@@ -90,7 +95,9 @@ def render_reblurred_train_views(pipeline) -> List[torch.Tensor]:
     for i in range(len(cameras)):
         cam = cameras[i : i + 1]
         Ks = cam.get_intrinsics_matrices().reshape(1, 3, 3).expand(poses.shape[1], 3, 3)
-        r = model.render_gaussians(viewmats_from_camera_to_worlds(poses[i]), Ks, int(cam.width.item()), int(cam.height.item()))
+        r = model.render_gaussians(
+            viewmats_from_camera_to_worlds(poses[i]), Ks, int(cam.width.item()), int(cam.height.item())
+        )
         subframes = torch.clamp(r.rgb + (1 - r.alpha) * background, 0, 1)
         out.append(synthesize_blur(subframes, model.config.blur_gamma).cpu())
     return out
@@ -156,7 +163,12 @@ def trajectory_rotation_error(pipeline, data: Path) -> Dict[str, float]:
     mid_pose = model.sharp_train_poses().double().cpu()  # [B, 3, 4]
     mid = mid_pose[..., :3, :3]
     stems = train_stems(pipeline)
-    true_pose = torch.stack([outputs.dataparser_transform.double() @ torch.tensor(scene["true_poses"][s], dtype=torch.float64) for s in stems])
+    true_pose = torch.stack(
+        [
+            outputs.dataparser_transform.double() @ torch.tensor(scene["true_poses"][s], dtype=torch.float64)
+            for s in stems
+        ]
+    )
     true_mid = true_pose[..., :3, :3] / torch.linalg.norm(true_pose[..., :3, 0], dim=-1)[:, None, None]
     gauge = gauge_rotation(mid_pose[..., 3], true_pose[..., 3])
     exposure_times = (np.arange(times.shape[1]) + 0.5) / times.shape[1]
@@ -164,7 +176,13 @@ def trajectory_rotation_error(pipeline, data: Path) -> Dict[str, float]:
     # which way the camera moved), at the exposure times and at the curve parameters
     truths = {
         name: [
-            [to_dp @ torch.from_numpy(path_poses(np.asarray(scene["true_poses"][stem]), scene["paths"][stem], tt)[:, :3, :3]) for tt in (t, 1 - t)]
+            [
+                to_dp
+                @ torch.from_numpy(
+                    path_poses(np.asarray(scene["true_poses"][stem]), scene["paths"][stem], tt)[:, :3, :3]
+                )
+                for tt in (t, 1 - t)
+            ]
             for stem, t in zip(stems, time_sets)
         ]
         for name, time_sets in (("", [exposure_times] * len(stems)), ("_at_curve_times", list(times.cpu().numpy())))
@@ -172,7 +190,9 @@ def trajectory_rotation_error(pipeline, data: Path) -> Dict[str, float]:
     result: Dict[str, float] = {}
     for suffix, g in (("_raw_deg", torch.eye(3, dtype=torch.float64)), ("_deg", gauge)):
         for name, per_image in truths.items():
-            errors = [min(float(rotation_angle_deg(g @ est[i], tr).mean()) for tr in both) for i, both in enumerate(per_image)]
+            errors = [
+                min(float(rotation_angle_deg(g @ est[i], tr).mean()) for tr in both) for i, both in enumerate(per_image)
+            ]
             result[f"subframe_rotation_error{name}{suffix}"] = float(np.mean(errors))
         result[f"mid_rotation_error{suffix}"] = float(rotation_angle_deg(g @ mid, true_mid).mean())
     return result

@@ -29,6 +29,7 @@ from ns_plugins.deblurgs.trajectory import ExposureTrajectory, ExposureTrajector
 from ns_plugins.deblurgs.viewer import ExposureViewerControls
 from ns_plugins.splat.model import PortableSplatModel, PortableSplatModelConfig, RenderResult
 
+
 @dataclass
 class DeblurGSModelConfig(PortableSplatModelConfig):
     """DeblurGS on splatfacto; defaults are the paper's (see config.py for the CPU preset)."""
@@ -69,7 +70,9 @@ class DeblurGSModel(PortableSplatModel):
         return step < round(self.config.warmup_fraction * self.total_steps)
 
     def smoothness_weight(self, step: int) -> float:
-        return exponential_weight(step, self.total_steps, self.config.smooth_weight_start, self.config.smooth_weight_end)
+        return exponential_weight(
+            step, self.total_steps, self.config.smooth_weight_start, self.config.smooth_weight_end
+        )
 
     def set_densification_threshold(self, step: int) -> None:
         """GDA: the strategy's growth threshold for this step."""
@@ -120,7 +123,9 @@ class DeblurGSModel(PortableSplatModel):
     def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, torch.Tensor]:
         loss_dict = super().get_loss_dict(outputs, batch, metrics_dict)
         if self.training and "subframes" in outputs:
-            loss_dict["subframe_smoothness"] = self.smoothness_weight(self.step) * subframe_smoothness(outputs["subframes"])
+            loss_dict["subframe_smoothness"] = self.smoothness_weight(self.step) * subframe_smoothness(
+                outputs["subframes"]
+            )
         return loss_dict
 
     def get_metrics_dict(self, outputs, batch) -> Dict[str, torch.Tensor]:
@@ -139,11 +144,17 @@ class DeblurGSModel(PortableSplatModel):
             groups["pose_correction"] = [self.trajectory.pose_correction]
         return groups
 
-    def get_training_callbacks(self, training_callback_attributes: TrainingCallbackAttributes) -> List[TrainingCallback]:
+    def get_training_callbacks(
+        self, training_callback_attributes: TrainingCallbackAttributes
+    ) -> List[TrainingCallback]:
         callbacks = super().get_training_callbacks(training_callback_attributes)
-        callbacks.append(TrainingCallback([TrainingCallbackLocation.BEFORE_TRAIN_ITERATION], self.set_densification_threshold))
+        callbacks.append(
+            TrainingCallback([TrainingCallbackLocation.BEFORE_TRAIN_ITERATION], self.set_densification_threshold)
+        )
         if self.config.trajectory.zero_mean_correction and self.config.trajectory.mid_exposure == "anchored":
-            callbacks.append(TrainingCallback([TrainingCallbackLocation.AFTER_TRAIN_ITERATION], self.center_pose_corrections))
+            callbacks.append(
+                TrainingCallback([TrainingCallbackLocation.AFTER_TRAIN_ITERATION], self.center_pose_corrections)
+            )
         return callbacks
 
     @torch.no_grad()

@@ -48,7 +48,9 @@ def compose_twist(c2w: torch.Tensor, twist: torch.Tensor) -> torch.Tensor:
 def render_at(model: PortableSplatModel, camera: Cameras, c2w: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
     """Differentiable render [H, W, 3] of camera (one view) at pose c2w [1, 3, 4] over background [3]."""
     Ks = camera.get_intrinsics_matrices().reshape(1, 3, 3).to(c2w)
-    result = model.render_gaussians(viewmats_from_camera_to_worlds(c2w), Ks, int(camera.width.item()), int(camera.height.item()))
+    result = model.render_gaussians(
+        viewmats_from_camera_to_worlds(c2w), Ks, int(camera.width.item()), int(camera.height.item())
+    )
     return (result.rgb + (1 - result.alpha) * background)[0]
 
 
@@ -65,7 +67,9 @@ def fit_camera_pose(
     background = model.background_color.to(model.device)
     rot = torch.zeros(1, 3, device=model.device, requires_grad=True)
     trans = torch.zeros(1, 3, device=model.device, requires_grad=True)
-    optim = torch.optim.Adam([{"params": [rot], "lr": config.rotation_lr}, {"params": [trans], "lr": config.translation_lr}])
+    optim = torch.optim.Adam(
+        [{"params": [rot], "lr": config.rotation_lr}, {"params": [trans], "lr": config.translation_lr}]
+    )
     base_lrs = [config.rotation_lr, config.translation_lr]
     frozen = [p for p in model.parameters() if p.requires_grad]
     best_loss, best = float("inf"), c2w
@@ -104,10 +108,16 @@ def with_pose(camera: Cameras, c2w: torch.Tensor) -> Cameras:
     """A copy of one camera [1] with pose c2w [1, 3, 4]."""
     return Cameras(
         camera_to_worlds=c2w.to(camera.camera_to_worlds),
-        fx=camera.fx, fy=camera.fy, cx=camera.cx, cy=camera.cy,
-        width=camera.width, height=camera.height,
-        distortion_params=camera.distortion_params, camera_type=camera.camera_type,
-        times=camera.times, metadata=camera.metadata,
+        fx=camera.fx,
+        fy=camera.fy,
+        cx=camera.cx,
+        cy=camera.cy,
+        width=camera.width,
+        height=camera.height,
+        distortion_params=camera.distortion_params,
+        camera_type=camera.camera_type,
+        times=camera.times,
+        metadata=camera.metadata,
     )
 
 
@@ -131,7 +141,12 @@ class DeblurGSPipeline(VanillaPipeline):
             self.model.set_train_poses(train.cameras.camera_to_worlds)
 
     def get_average_image_metrics(
-        self, data_loader, image_prefix: str, step: Optional[int] = None, output_path: Optional[Path] = None, get_std: bool = False
+        self,
+        data_loader,
+        image_prefix: str,
+        step: Optional[int] = None,
+        output_path: Optional[Path] = None,
+        get_std: bool = False,
     ):
         """Mean metrics over ``data_loader``; with a pose fit, ``<metric>`` is after it and ``<metric>_before_pose_fit`` before."""
         if self.config.pose_fit.steps <= 0:
@@ -144,7 +159,12 @@ class DeblurGSPipeline(VanillaPipeline):
 
 
 def evaluate_with_pose_fit(
-    pipeline, data_loader, config: PoseFitConfig, image_prefix: str = "eval", output_path: Optional[Path] = None, get_std: bool = False
+    pipeline,
+    data_loader,
+    config: PoseFitConfig,
+    image_prefix: str = "eval",
+    output_path: Optional[Path] = None,
+    get_std: bool = False,
 ) -> Dict[str, float]:
     """Mean image metrics of any splat pipeline over ``data_loader``, each camera pose-fitted first."""
     model = pipeline.model
@@ -155,10 +175,14 @@ def evaluate_with_pose_fit(
         start = time()
         with torch.no_grad():
             before, _ = model.get_image_metrics_and_images(model.get_outputs_for_camera(camera), batch)
-        target = model.composite_with_background(model.get_gt_img(batch["image"]), model.background_color.to(model.device))
+        target = model.composite_with_background(
+            model.get_gt_img(batch["image"]), model.background_color.to(model.device)
+        )
         pose, stats = fit_camera_pose(model, camera, target[..., :3], config)
         with torch.no_grad():
-            metrics, images = model.get_image_metrics_and_images(model.get_outputs_for_camera(with_pose(camera, pose)), batch)
+            metrics, images = model.get_image_metrics_and_images(
+                model.get_outputs_for_camera(with_pose(camera, pose)), batch
+            )
         row = {k: float(v) for k, v in metrics.items()}
         row.update({f"{k}_before_pose_fit": float(v) for k, v in before.items()})
         row.update(stats)

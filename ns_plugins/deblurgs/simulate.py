@@ -49,7 +49,10 @@ def parse_options(options: dict) -> MotionBlurOptions:
     """Validate ctx.options -> MotionBlurOptions (DataError naming the bad option)."""
     opts = parse_degradation_options(MotionBlurOptions, options, "motion-blur")
     if opts.num_subframes < 1:
-        raise DataError("--degradation-options", f"num_subframes must be at least 1 (got {opts.num_subframes}): a blur needs sub-frames")
+        raise DataError(
+            "--degradation-options",
+            f"num_subframes must be at least 1 (got {opts.num_subframes}): a blur needs sub-frames",
+        )
     if min(opts.rotation_deg, opts.translation, opts.curvature, opts.pose_noise_deg, opts.pose_noise_translation) < 0:
         raise DataError("--degradation-options", "motion-blur magnitudes must be non-negative")
     if opts.sharp_fraction > 1:
@@ -65,15 +68,21 @@ def random_direction(rng: np.random.Generator) -> np.ndarray:
 
 def sample_path(rng: np.random.Generator, distance: float, opts: MotionBlurOptions) -> dict:
     """Random path parameters {velocity [6], curvature [6]} for a camera at ``distance`` from the scene."""
-    velocity = np.concatenate([random_direction(rng) * opts.translation * distance, random_direction(rng) * np.radians(opts.rotation_deg)])
-    curvature = np.concatenate([random_direction(rng) * np.linalg.norm(velocity[:3]), random_direction(rng) * np.linalg.norm(velocity[3:])])
+    velocity = np.concatenate(
+        [random_direction(rng) * opts.translation * distance, random_direction(rng) * np.radians(opts.rotation_deg)]
+    )
+    curvature = np.concatenate(
+        [random_direction(rng) * np.linalg.norm(velocity[:3]), random_direction(rng) * np.linalg.norm(velocity[3:])]
+    )
     return {"velocity": velocity.tolist(), "curvature": (opts.curvature * curvature).tolist()}
 
 
 def path_poses(mid_c2w: np.ndarray, path: dict, times: np.ndarray) -> np.ndarray:
     """Poses [T, 4, 4] at exposure times [T] in [0, 1] along ``path`` around mid_c2w [4, 4]."""
     u = torch.as_tensor(np.asarray(times, dtype=np.float64) - 0.5)[:, None]
-    twist = u * torch.tensor(path["velocity"], dtype=torch.float64) + u**2 * torch.tensor(path["curvature"], dtype=torch.float64)
+    twist = u * torch.tensor(path["velocity"], dtype=torch.float64) + u**2 * torch.tensor(
+        path["curvature"], dtype=torch.float64
+    )
     return np.asarray(mid_c2w, dtype=np.float64)[None] @ se3_exp(twist).numpy()
 
 
@@ -99,7 +108,9 @@ def motion_blur(ctx: DegradationContext) -> DegradationResult:
         path = sample_path(ctx.rng, distance, opts)
         if k in still:
             path = {key: [0.0] * 6 for key in path}
-        linear = np.mean([ctx.render_camera(cam, c2w=pose)["rgb_linear"] for pose in path_poses(cam.c2w, path, times)], axis=0)
+        linear = np.mean(
+            [ctx.render_camera(cam, c2w=pose)["rgb_linear"] for pose in path_poses(cam.c2w, path, times)], axis=0
+        )
         result.images[stem] = np.clip(linear, 0, None) ** (1 / GAMMA)
         result.ground_truth["paths"][stem] = path
         result.ground_truth["true_poses"][stem] = cam.c2w.tolist()

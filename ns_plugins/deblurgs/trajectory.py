@@ -138,9 +138,14 @@ class ExposureTrajectory(nn.Module):
     def __init__(self, config: ExposureTrajectoryConfig, num_images: int, **_: object) -> None:
         super().__init__()
         if config.num_subframes < 1:
-            raise DataError("--pipeline.model.trajectory.num-subframes", f"must be at least 1 (a blur needs sub-frames), got {config.num_subframes}")
+            raise DataError(
+                "--pipeline.model.trajectory.num-subframes",
+                f"must be at least 1 (a blur needs sub-frames), got {config.num_subframes}",
+            )
         if config.mode == "bezier" and config.bezier_order < 1:
-            raise DataError("--pipeline.model.trajectory.bezier-order", f"must be at least 1, got {config.bezier_order}")
+            raise DataError(
+                "--pipeline.model.trajectory.bezier-order", f"must be at least 1, got {config.bezier_order}"
+            )
         self.config = config
         k = num_control_points(config.mode, config.bezier_order)
         self.control = nn.Parameter(torch.randn(num_images, k, 6) * config.init_noise)
@@ -210,4 +215,3 @@ class ExposureTrajectory(nn.Module):
     def mid_poses(self, c2w: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Mid-exposure poses [B, 3, 4]: the sharp image to render for image idx."""
         return self.poses(c2w, idx, self.mid_times(idx)[:, None].to(c2w))[:, 0]
-

@@ -57,4 +57,6 @@ class ExposureViewerControls(nn.Module):
                 idx = torch.tensor([i], device=times.device)
                 path = model.trajectory.poses(model.train_camera_to_worlds[idx], idx, times[None])[0, :, :3, 3]
                 points = (path * SCALE_RATIO).cpu().numpy()
-                server.scene.add_spline_catmull_rom(f"/deblurgs/trajectory_{i:04d}", points, line_width=2.0, color=(255, 80, 0))
+                server.scene.add_spline_catmull_rom(
+                    f"/deblurgs/trajectory_{i:04d}", points, line_width=2.0, color=(255, 80, 0)
+                )

@@ -1,10 +1,10 @@
 """``ns-l2t``: synthetic data, training, evaluation and animation of speech-driven 3D faces.
 
-    ns-l2t synth   --out DIR --seed S
-    ns-l2t train   --data DIR --output RUN [--losses vertex,velocity,sync,teacher] [--preset cpu]
-    ns-l2t eval    --run RUN --data DIR --split test --json OUT
-    ns-l2t animate --run RUN --audio x.wav --output mesh.mp4 [--speaker spk0]
-    ns-l2t animate --load-config AVATAR/config.yml --run RUN --audio x.wav --output avatar.mp4
+ns-l2t synth   --out DIR --seed S
+ns-l2t train   --data DIR --output RUN [--losses vertex,velocity,sync,teacher] [--preset cpu]
+ns-l2t eval    --run RUN --data DIR --split test --json OUT
+ns-l2t animate --run RUN --audio x.wav --output mesh.mp4 [--speaker spk0]
+ns-l2t animate --load-config AVATAR/config.yml --run RUN --audio x.wav --output avatar.mp4
 """
 
 from __future__ import annotations
@@ -74,8 +74,18 @@ class Animate:
 def synth(args: Synth) -> None:
     from ns_plugins.learn2talk.synth.talking_data import write_synthetic_dataset
 
-    write_synthetic_dataset(args.out, args.seed, args.speakers, args.train_per_speaker, args.test_per_speaker,
-                            args.speakers_2d, args.per_speaker_2d, (args.min_seconds, args.max_seconds), args.fps, args.resolution)
+    write_synthetic_dataset(
+        args.out,
+        args.seed,
+        args.speakers,
+        args.train_per_speaker,
+        args.test_per_speaker,
+        args.speakers_2d,
+        args.per_speaker_2d,
+        (args.min_seconds, args.max_seconds),
+        args.fps,
+        args.resolution,
+    )
     CONSOLE.print(f"wrote {args.out}")
 
 
@@ -94,7 +104,10 @@ def evaluate(args: Eval) -> dict:
     run = load_run(args.run)
     data = load_dataset(args.data, args.split, run.feature, args.layout, args.lip_ids, args.upper_ids)
     if data.sequences[0].vertices.shape[1] != run.model.cfg.num_vertices:
-        raise DataError(args.data, f"the data has {data.sequences[0].vertices.shape[1]} vertices, the run was trained on {run.model.cfg.num_vertices}")
+        raise DataError(
+            args.data,
+            f"the data has {data.sequences[0].vertices.shape[1]} vertices, the run was trained on {run.model.cfg.num_vertices}",
+        )
     scores = evaluate_run(run, data, load_syncnet(args.syncnet) if args.syncnet else None)
     CONSOLE.print_json(json.dumps(scores))
     if args.json:
@@ -109,10 +122,20 @@ def animate(args: Animate) -> None:
             from ns_plugins.learn2talk.avatar.animate import animate_avatar
         except ImportError as err:
             raise DataError(args.load_config, f"avatar rendering is not available in this install ({err})") from None
-        animate_avatar(args.load_config, args.audio, args.output, run=args.run, vertices=args.vertices, speaker=args.speaker, width=args.size)
+        animate_avatar(
+            args.load_config,
+            args.audio,
+            args.output,
+            run=args.run,
+            vertices=args.vertices,
+            speaker=args.speaker,
+            width=args.size,
+        )
         return
     if args.run is None:
-        raise DataError("--run", "animate needs a trained run (ns-l2t train --output RUN) to turn the audio into motion")
+        raise DataError(
+            "--run", "animate needs a trained run (ns-l2t train --output RUN) to turn the audio into motion"
+        )
     from ns_plugins.learn2talk.talking_head.audio import read_wav
     from ns_plugins.learn2talk.talking_head.projection import FrontalCamera
     from ns_plugins.learn2talk.talking_head.render_mesh import render_mesh
@@ -127,7 +150,9 @@ def animate(args: Animate) -> None:
     size = args.size + args.size % 2
     camera = FrontalCamera().scaled(size, size)
     frames = (render_mesh(v, run.faces, colors, camera) for v in verts)
-    write_video_with_audio(frames, run.feature.fps, read_wav(args.audio, run.feature.sample_rate), args.output, run.feature.sample_rate)
+    write_video_with_audio(
+        frames, run.feature.fps, read_wav(args.audio, run.feature.sample_rate), args.output, run.feature.sample_rate
+    )
     CONSOLE.print(f"wrote {args.output} ({verts.shape[0]} frames)")
 
 

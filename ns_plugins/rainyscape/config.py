@@ -48,7 +48,9 @@ def rainyscape_optimizers(state_lr: float = 1e-3, generator_lr: float = 1e-4) ->
     return optimizers
 
 
-def rainyscape_trainer_config(method_name: str, model: RainyScapeModelConfig, optimizers: Dict[str, Dict], **overrides) -> PortableTrainerConfig:
+def rainyscape_trainer_config(
+    method_name: str, model: RainyScapeModelConfig, optimizers: Dict[str, Dict], **overrides
+) -> PortableTrainerConfig:
     """The portable trainer with the rainy-capture datamanager and the rain net's optimizers."""
     config = portable_trainer_config(method_name, model, optimizers=optimizers, **overrides)
     config.pipeline.datamanager = RainyDatamanagerConfig(
@@ -74,8 +76,12 @@ rainyscape = MethodSpecification(
 
 rainyscape_small = MethodSpecification(
     config=rainyscape_trainer_config(
-        "rainyscape-small", small_model(), rainyscape_optimizers(state_lr=1e-3, generator_lr=1e-3),
-        max_num_iterations=600, steps_per_eval_all_images=100000, steps_per_save=600,
+        "rainyscape-small",
+        small_model(),
+        rainyscape_optimizers(state_lr=1e-3, generator_lr=1e-3),
+        max_num_iterations=600,
+        steps_per_eval_all_images=100000,
+        steps_per_save=600,
     ),
     description="RainyScape, CPU preset for small scenes (small rain net, 600 steps).",
 )

@@ -43,22 +43,27 @@ def check_frame_count(data: Path) -> None:
         return  # not a nerfstudio-data folder: its own parser reports what is wrong
     frames = load_transforms(transforms)["frames"]
     if len(frames) < MIN_VIEWS:
-        raise DataError(transforms, f"rainyscape needs at least {MIN_VIEWS} images, the dataset has {len(frames)} (the rain is told apart from the scene by what differs between views)")
+        raise DataError(
+            transforms,
+            f"rainyscape needs at least {MIN_VIEWS} images, the dataset has {len(frames)} (the rain is told apart from the scene by what differs between views)",
+        )
 
 
 def check_rainy_images(filenames: Sequence[Path], data: Path) -> Tuple[int, int]:
     """At least 2 training images, all of one size -> (height, width); a DataError otherwise."""
     if len(filenames) < MIN_VIEWS:
         raise DataError(
-            data, f"rainyscape needs at least {MIN_VIEWS} training images, found {len(filenames)} "
-            "(the rain is told apart from the scene by what differs between views)"
+            data,
+            f"rainyscape needs at least {MIN_VIEWS} training images, found {len(filenames)} "
+            "(the rain is told apart from the scene by what differs between views)",
         )
     sizes = [image_size(Path(p)) for p in filenames]
     for path, size in zip(filenames, sizes):
         if size != sizes[0]:
             raise DataError(
-                path, f"image is {size[1]}x{size[0]} but {Path(filenames[0]).name} is {sizes[0][1]}x{sizes[0][0]}: "
-                "rainyscape's rain generator needs all training images at one size (resize them to one size)"
+                path,
+                f"image is {size[1]}x{size[0]} but {Path(filenames[0]).name} is {sizes[0][1]}x{sizes[0][0]}: "
+                "rainyscape's rain generator needs all training images at one size (resize them to one size)",
             )
     return sizes[0]
 
@@ -82,7 +87,9 @@ class RainyDatamanager(PortableDatamanager):
         size = check_rainy_images(list(dataset.image_filenames), self.config.dataparser.data)
         cams = dataset.cameras
         dataset.metadata[IMAGE_SIZE_KEY] = size
-        dataset.metadata[CAMERA_CODES_KEY] = camera_code(cams.camera_to_worlds, cams.fx, cams.fy, cams.cx, cams.cy, cams.width, cams.height)
+        dataset.metadata[CAMERA_CODES_KEY] = camera_code(
+            cams.camera_to_worlds, cams.fx, cams.fy, cams.cx, cams.cy, cams.width, cams.height
+        )
 
     @property
     def train_image_stems(self) -> List[str]:

@@ -40,7 +40,10 @@ def main(args: DerainArgs) -> Path:
         writer.write_rgb_png(args.output_dir / f"{stem}.png", clean.numpy())
         if args.rain and rain is not None:
             writer.write_rgb_png(args.output_dir / "rain" / f"{stem}.png", rain.clamp(0, 1).numpy())
-    print(f"wrote {len(views)} derained training images to {args.output_dir}" + (f" (rain layers in {args.output_dir / 'rain'})" if args.rain else ""))
+    print(
+        f"wrote {len(views)} derained training images to {args.output_dir}"
+        + (f" (rain layers in {args.output_dir / 'rain'})" if args.rain else "")
+    )
     return args.output_dir
 
 

@@ -68,7 +68,10 @@ def train_view_metrics(pipeline, data: Path) -> Dict[str, float]:
 def rainy_input_metrics(data: Path) -> Dict[str, float]:
     """The rainy training images themselves vs gt/clean."""
     stems = json.loads((Path(data) / "gt/scene.json").read_text())["train_stems"]
-    return image_pair_metrics([load_rgb(Path(data) / f"images/{s}.png") for s in stems], [load_rgb(Path(data) / f"gt/clean/{s}.png") for s in stems])
+    return image_pair_metrics(
+        [load_rgb(Path(data) / f"images/{s}.png") for s in stems],
+        [load_rgb(Path(data) / f"gt/clean/{s}.png") for s in stems],
+    )
 
 
 def true_rain_angle_deg(data: Path) -> float:
@@ -94,7 +97,9 @@ def rain_layer_error(pipeline, data: Path) -> Dict[str, float]:
     """Mean |R - R_true| of the predicted rain layers over the training views, and mean |R_true| (the error of R = 0)."""
     stems = train_stems(pipeline)
     truth = [true_rain(Path(data), s) for s in stems]
-    predicted = [rain if rain is not None else torch.zeros_like(t) for (_, rain), t in zip(render_train_views(pipeline), truth)]
+    predicted = [
+        rain if rain is not None else torch.zeros_like(t) for (_, rain), t in zip(render_train_views(pipeline), truth)
+    ]
     return {
         "rain_l1": float(np.mean([float((p - t).abs().mean()) for p, t in zip(predicted, truth)])),
         "zero_rain_l1": float(np.mean([float(t.abs().mean()) for t in truth])),

@@ -22,7 +22,9 @@ LIKELIHOOD_WEIGHT = 0.1
 SIGMA_EPS = 1e-6
 
 
-def rain_likelihood(rainy: torch.Tensor, clean: torch.Tensor, rain: torch.Tensor, eps2: float) -> tuple[torch.Tensor, torch.Tensor]:
+def rain_likelihood(
+    rainy: torch.Tensor, clean: torch.Tensor, rain: torch.Tensor, eps2: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(noise-normalised term, eps2-scaled MSE) of e = rainy - clean - rain."""
     e = rainy - clean - rain
     sigma = e.detach().flatten().std()
@@ -45,7 +47,9 @@ def directional_derivatives(image: torch.Tensor, angle: float) -> tuple[torch.Te
     return gx * c + gy * s, -gx * s + gy * c
 
 
-def direction_loss(rainy: torch.Tensor, clean: torch.Tensor, rain: torch.Tensor, angle: float, clean_weight: float = 0.5) -> torch.Tensor:
+def direction_loss(
+    rainy: torch.Tensor, clean: torch.Tensor, rain: torch.Tensor, angle: float, clean_weight: float = 0.5
+) -> torch.Tensor:
     """Direction-sensitive gradient loss for rain angle ``angle`` (radians, along the streaks)."""
     rain_along, rain_across = directional_derivatives(rain, angle)
     _, clean_across = directional_derivatives(clean, angle)

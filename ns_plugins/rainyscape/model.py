@@ -114,7 +114,10 @@ class RainyScapeModel(PortableSplatModel):
         super().populate_modules()
         metadata = self.kwargs.get("metadata") or {}
         if IMAGE_SIZE_KEY not in metadata or CAMERA_CODES_KEY not in metadata:
-            raise DataError("--pipeline.datamanager", "rainyscape needs its own datamanager (RainyDatamanagerConfig), which reports the training image size")
+            raise DataError(
+                "--pipeline.datamanager",
+                "rainyscape needs its own datamanager (RainyDatamanagerConfig), which reports the training image size",
+            )
         height, width = metadata[IMAGE_SIZE_KEY]
         self.predictor = RainPredictor(self.config.predictor, self.num_train_data, height, width)
         self.register_buffer("train_camera_codes", metadata[CAMERA_CODES_KEY].detach().clone().float())
@@ -132,7 +135,11 @@ class RainyScapeModel(PortableSplatModel):
         """The step at which stage 2 starts; a DataError when stage 1 would not end before the run."""
         if not 0.0 <= self.config.stage1_fraction < 1.0:
             raise DataError("--pipeline.model.stage1-fraction", f"must be in [0, 1), got {self.config.stage1_fraction}")
-        end = self.config.stage1_steps if self.config.stage1_steps is not None else round(self.config.stage1_fraction * self.total_steps)
+        end = (
+            self.config.stage1_steps
+            if self.config.stage1_steps is not None
+            else round(self.config.stage1_fraction * self.total_steps)
+        )
         if end < 0 or end >= self.total_steps:
             raise DataError(
                 "--pipeline.model.stage1-steps",
@@ -194,14 +201,18 @@ class RainyScapeModel(PortableSplatModel):
 
     # ---- losses ------------------------------------------------------------------------------
 
-    def rain_loss_terms(self, rainy: torch.Tensor, clean: torch.Tensor, rain: torch.Tensor, angle: Optional[float]) -> Dict[str, torch.Tensor]:
+    def rain_loss_terms(
+        self, rainy: torch.Tensor, clean: torch.Tensor, rain: torch.Tensor, angle: Optional[float]
+    ) -> Dict[str, torch.Tensor]:
         """The rain net's loss terms for images [H, W, 3] (``clean`` detached unless the loss reaches the Gaussians)."""
         likelihood, mse = rain_likelihood(rainy, clean, rain, self.config.likelihood_eps2)
         terms = {"rain_likelihood": likelihood, "rain_mse": mse}
         if clean.requires_grad and self.config.tv_weight > 0:
             terms["clean_tv"] = self.config.tv_weight * total_variation(clean)
         if angle is not None and self.config.direction_weight > 0:
-            terms["rain_direction"] = self.config.direction_weight * direction_loss(rainy, clean, rain, angle, self.config.direction_clean_weight)
+            terms["rain_direction"] = self.config.direction_weight * direction_loss(
+                rainy, clean, rain, angle, self.config.direction_clean_weight
+            )
         return terms
 
     def update_rain_angle(self, residual: torch.Tensor) -> Optional[float]:
@@ -218,7 +229,9 @@ class RainyScapeModel(PortableSplatModel):
         rainy = self.composite_with_background(self.get_gt_img(batch["image"]), outputs["background"])
         angle = self.update_rain_angle(rainy - clean.detach())
         view = outputs.get(RAIN_VIEW_KEY)
-        self.pending_rain_fit = None if view is None else RainFitInputs(int(view[0]), rainy.detach(), clean.detach(), angle)
+        self.pending_rain_fit = (
+            None if view is None else RainFitInputs(int(view[0]), rainy.detach(), clean.detach(), angle)
+        )
         # the Gaussians see the rain as fixed (authors' code), plus an L1 of B alone to the rainy image
         loss_dict = super().get_loss_dict({**outputs, "rgb": clean + rain.detach()}, batch, metrics_dict)
         if self.config.clean_l1_weight > 0:
@@ -232,12 +245,18 @@ class RainyScapeModel(PortableSplatModel):
 
     # ---- after the trainer's step: extra rain-net updates and the E-step ----------------------
 
-    def get_training_callbacks(self, training_callback_attributes: TrainingCallbackAttributes) -> List[TrainingCallback]:
+    def get_training_callbacks(
+        self, training_callback_attributes: TrainingCallbackAttributes
+    ) -> List[TrainingCallback]:
         """The base model's callbacks, then (after each training step) ``after_train_step`` with the trainer's optimizers."""
         callbacks = super().get_training_callbacks(training_callback_attributes)
         optimizers = training_callback_attributes.optimizers
         if optimizers is not None:
-            callbacks.append(TrainingCallback([TrainingCallbackLocation.AFTER_TRAIN_ITERATION], self.after_train_step, args=[optimizers]))
+            callbacks.append(
+                TrainingCallback(
+                    [TrainingCallbackLocation.AFTER_TRAIN_ITERATION], self.after_train_step, args=[optimizers]
+                )
+            )
         return callbacks
 
     def after_train_step(self, optimizers: Optimizers, step: int) -> None:
@@ -278,8 +297,14 @@ class RainyScapeModel(PortableSplatModel):
             return sum(self.rain_loss_terms(rainy, clean, rain[0], angle).values())
 
         self.predictor.langevin(
-            idx, self.train_camera_codes[idx], rainy.shape[0], rainy.shape[1], energy,
-            steps=self.config.langevin_steps, delta=self.config.langevin_delta, prior=self.config.langevin_prior,
+            idx,
+            self.train_camera_codes[idx],
+            rainy.shape[0],
+            rainy.shape[1],
+            energy,
+            steps=self.config.langevin_steps,
+            delta=self.config.langevin_delta,
+            prior=self.config.langevin_prior,
         )
 
     def get_metrics_dict(self, outputs, batch) -> Dict[str, torch.Tensor]:
@@ -298,4 +323,3 @@ class RainyScapeModel(PortableSplatModel):
         groups[RAIN_OPTIMIZERS[0]] = list(self.predictor.state_net.parameters())
         groups[RAIN_OPTIMIZERS[1]] = list(self.predictor.generator.parameters())
         return groups
-

@@ -42,11 +42,21 @@ class RainPredictorConfig:
     """Longest side of the generator's own resolution (the authors generate 512x512)."""
 
 
-def camera_code(camera_to_worlds: torch.Tensor, fx: torch.Tensor, fy: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor, width: torch.Tensor, height: torch.Tensor) -> torch.Tensor:
+def camera_code(
+    camera_to_worlds: torch.Tensor,
+    fx: torch.Tensor,
+    fy: torch.Tensor,
+    cx: torch.Tensor,
+    cy: torch.Tensor,
+    width: torch.Tensor,
+    height: torch.Tensor,
+) -> torch.Tensor:
     """Resolution-free camera input [C, 16] from c2w [C, 3, 4] and intrinsics / size [C] (or [C, 1])."""
     c = camera_to_worlds.shape[0]
     w, h = width.reshape(c, 1).float(), height.reshape(c, 1).float()
-    intrinsics = torch.cat([fx.reshape(c, 1) / w, fy.reshape(c, 1) / h, cx.reshape(c, 1) / w, cy.reshape(c, 1) / h], dim=1)
+    intrinsics = torch.cat(
+        [fx.reshape(c, 1) / w, fy.reshape(c, 1) / h, cx.reshape(c, 1) / w, cy.reshape(c, 1) / h], dim=1
+    )
     return torch.cat([camera_to_worlds.reshape(c, 12), intrinsics.to(camera_to_worlds)], dim=1)
 
 
@@ -137,7 +147,17 @@ class RainPredictor(nn.Module):
         """Rain [B, height, width, 3] >= 0 of training views view [B] (long) seen by cameras m [B, 16]."""
         return self.generate(self.latents(view), self.state, m, height, width)
 
-    def langevin(self, view: torch.Tensor, m: torch.Tensor, height: int, width: int, energy: Callable[[torch.Tensor], torch.Tensor], steps: int = 5, delta: float = 0.03, prior: float = 50.0) -> None:
+    def langevin(
+        self,
+        view: torch.Tensor,
+        m: torch.Tensor,
+        height: int,
+        width: int,
+        energy: Callable[[torch.Tensor], torch.Tensor],
+        steps: int = 5,
+        delta: float = 0.03,
+        prior: float = 50.0,
+    ) -> None:
         """E-step: Langevin updates of view's latents z [B, Z] and the scene state s with the networks frozen.
 
         x <- x - delta^2 / 2 (dE/dx + x / prior) (+ delta N(0, 1) for the first two steps), E = energy(rain [B, H, W, 3]);

@@ -78,17 +78,30 @@ def parse_options(options: dict) -> RainOptions:
     values = [opts.jitter_deg, opts.streak_jitter_deg, opts.length, opts.width, opts.streaks_per_kpx, opts.intensity]
     optional = [opts.length_px_min, opts.length_px_max, opts.width_max, opts.density, opts.intensity_max]
     if min(values + [v for v in optional if v is not None]) < 0:
-        raise DataError("--degradation-options", "rain lengths, widths, jitters, streaks_per_kpx, density and intensities must be non-negative")
+        raise DataError(
+            "--degradation-options",
+            "rain lengths, widths, jitters, streaks_per_kpx, density and intensities must be non-negative",
+        )
     if opts.blend not in BLENDS:
         raise DataError("--degradation-options", f"rain blend must be one of {', '.join(BLENDS)}, got {opts.blend!r}")
     if opts.density is not None and not 0 < opts.density < 1:
-        raise DataError("--degradation-options", f"rain density is a fraction of the pixels in (0, 1), got {opts.density}")
+        raise DataError(
+            "--degradation-options", f"rain density is a fraction of the pixels in (0, 1), got {opts.density}"
+        )
     if not 0 <= opts.dark_fraction <= 1:
         raise DataError("--degradation-options", f"rain dark_fraction must be in [0, 1], got {opts.dark_fraction}")
     return opts
 
 
-def streak_layer(height: int, width: int, angles: np.ndarray, centres: np.ndarray, lengths: np.ndarray, widths: np.ndarray, intensities: np.ndarray) -> np.ndarray:
+def streak_layer(
+    height: int,
+    width: int,
+    angles: np.ndarray,
+    centres: np.ndarray,
+    lengths: np.ndarray,
+    widths: np.ndarray,
+    intensities: np.ndarray,
+) -> np.ndarray:
     """Rain layer [H, W] >= 0: the sum of anti-aliased line segments.
 
     Args:
@@ -119,22 +132,33 @@ def streak_lengths(rng: np.random.Generator, height: int, count: int, opts: Rain
     return rng.uniform(opts.length_px_min, max(high, opts.length_px_min), count)
 
 
-def sample_streaks(rng: np.random.Generator, height: int, width: int, angle: float, count: int, opts: RainOptions) -> Tuple[np.ndarray, ...]:
+def sample_streaks(
+    rng: np.random.Generator, height: int, width: int, angle: float, count: int, opts: RainOptions
+) -> Tuple[np.ndarray, ...]:
     """``count`` streaks around view angle ``angle`` (radians) -> (angles, centres [count, 2], lengths, widths, intensities)."""
     lengths_mean = opts.length * height if opts.length_px_min is None else opts.length_px_min
     reach = max(lengths_mean, opts.length_px_max or 0.0)
-    centres = np.stack([rng.uniform(-0.5 * reach, width + 0.5 * reach, count), rng.uniform(-0.5 * reach, height + 0.5 * reach, count)], 1)
+    centres = np.stack(
+        [rng.uniform(-0.5 * reach, width + 0.5 * reach, count), rng.uniform(-0.5 * reach, height + 0.5 * reach, count)],
+        1,
+    )
     angles = angle + np.radians(opts.streak_jitter_deg) * rng.normal(size=count)
     lengths = streak_lengths(rng, height, count, opts)
     if opts.intensity_max is None:
         intensities = opts.intensity * rng.uniform(0.6, 1.0, count)
     else:
         intensities = rng.uniform(opts.intensity, max(opts.intensity, opts.intensity_max), count)
-    widths = np.full(count, opts.width) if opts.width_max is None else rng.uniform(opts.width, max(opts.width, opts.width_max), count)
+    widths = (
+        np.full(count, opts.width)
+        if opts.width_max is None
+        else rng.uniform(opts.width, max(opts.width, opts.width_max), count)
+    )
     return angles, centres, lengths, widths, intensities
 
 
-def sample_view_rain(rng: np.random.Generator, height: int, width: int, angle: float, opts: RainOptions) -> Tuple[np.ndarray, np.ndarray]:
+def sample_view_rain(
+    rng: np.random.Generator, height: int, width: int, angle: float, opts: RainOptions
+) -> Tuple[np.ndarray, np.ndarray]:
     """One view's streak layers [H, W] in [0, 1] at view angle ``angle`` (radians): (brightening, darkening);
     the darkening one is zero unless ``blend`` is mixed."""
     bright = np.zeros((height, width))
@@ -142,15 +166,32 @@ def sample_view_rain(rng: np.random.Generator, height: int, width: int, angle: f
     if opts.density is None:
         rounds, count = 1, rng.poisson(opts.streaks_per_kpx * height * width / 1000.0)
     else:  # batches of ~1/4 of the estimated count until the covered fraction is reached
-        mean_length = opts.length * height if opts.length_px_min is None else 0.5 * (opts.length_px_min + (opts.length_px_max or opts.length_px_min))
+        mean_length = (
+            opts.length * height
+            if opts.length_px_min is None
+            else 0.5 * (opts.length_px_min + (opts.length_px_max or opts.length_px_min))
+        )
         per_streak = (mean_length + 1.0) * (0.5 * (opts.width + (opts.width_max or opts.width)) + 1.0)
         rounds, count = MAX_DENSITY_ROUNDS, max(1, round(0.25 * opts.density * height * width / per_streak))
     for _ in range(rounds):
         angles, centres, lengths, widths, intensities = sample_streaks(rng, height, width, angle, count, opts)
         darkens = rng.uniform(size=count) < opts.dark_fraction if opts.blend == "mixed" else np.zeros(count, dtype=bool)
-        bright += streak_layer(height, width, angles[~darkens], centres[~darkens], lengths[~darkens], widths[~darkens], intensities[~darkens])
-        dark += streak_layer(height, width, angles[darkens], centres[darkens], lengths[darkens], widths[darkens], intensities[darkens])
-        if opts.density is not None and float(((bright > COVERAGE_THRESHOLD) | (dark > COVERAGE_THRESHOLD)).mean()) >= opts.density:
+        bright += streak_layer(
+            height,
+            width,
+            angles[~darkens],
+            centres[~darkens],
+            lengths[~darkens],
+            widths[~darkens],
+            intensities[~darkens],
+        )
+        dark += streak_layer(
+            height, width, angles[darkens], centres[darkens], lengths[darkens], widths[darkens], intensities[darkens]
+        )
+        if (
+            opts.density is not None
+            and float(((bright > COVERAGE_THRESHOLD) | (dark > COVERAGE_THRESHOLD)).mean()) >= opts.density
+        ):
             break
     return np.clip(bright, 0.0, 1.0), np.clip(dark, 0.0, 1.0)
 
@@ -166,7 +207,9 @@ def blend_rain(clean: np.ndarray, bright: np.ndarray, dark: np.ndarray, blend: s
 def rain(ctx: DegradationContext) -> DegradationResult:
     """Rain streaks on every training view; see the module docstring."""
     opts = parse_options(ctx.options)
-    scene_angle = math.radians(opts.angle_deg) if opts.angle_deg is not None else math.radians(ctx.rng.uniform(65.0, 115.0))
+    scene_angle = (
+        math.radians(opts.angle_deg) if opts.angle_deg is not None else math.radians(ctx.rng.uniform(65.0, 115.0))
+    )
     result = DegradationResult()
     view_angles, coverage = {}, []
     for i in ctx.train_indices:
@@ -187,6 +230,9 @@ def rain(ctx: DegradationContext) -> DegradationResult:
         "angle_convention": "degrees along the streaks, pixel x right / y down, 90 = vertical, modulo 180",
         "view_angles_deg": view_angles,
         "coverage": float(np.mean(coverage)) if coverage else 0.0,
-        "files": {"rain": RAIN_DIR + "/{stem}.png", **({"rain_dark": RAIN_DARK_DIR + "/{stem}.png"} if opts.blend == "mixed" else {})},
+        "files": {
+            "rain": RAIN_DIR + "/{stem}.png",
+            **({"rain_dark": RAIN_DARK_DIR + "/{stem}.png"} if opts.blend == "mixed" else {}),
+        },
     }
     return result

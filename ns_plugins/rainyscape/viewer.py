@@ -19,7 +19,9 @@ class RainViewerControls(nn.Module):
         from nerfstudio.viewer.viewer_elements import ViewerCheckbox
 
         self.nearest_checkbox = ViewerCheckbox(
-            "Rain of the nearest training view", False, hint="rain/rainy outputs: use the nearest training camera's rain layer"
+            "Rain of the nearest training view",
+            False,
+            hint="rain/rainy outputs: use the nearest training camera's rain layer",
         )
 
     @property

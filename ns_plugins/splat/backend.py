@@ -91,10 +91,22 @@ def rasterize(
     Returns render_colors [C, H, W, X], render_alphas [C, H, W, 1] and meta, as gsplat does.
     """
     kwargs = dict(
-        near_plane=near_plane, far_plane=far_plane, radius_clip=radius_clip, eps2d=eps2d,
-        sh_degree=sh_degree, packed=packed, tile_size=tile_size, backgrounds=backgrounds,
-        render_mode=render_mode, sparse_grad=sparse_grad, absgrad=absgrad, rasterize_mode=rasterize_mode,
-        channel_chunk=channel_chunk, distributed=distributed, camera_model=camera_model, covars=covars,
+        near_plane=near_plane,
+        far_plane=far_plane,
+        radius_clip=radius_clip,
+        eps2d=eps2d,
+        sh_degree=sh_degree,
+        packed=packed,
+        tile_size=tile_size,
+        backgrounds=backgrounds,
+        render_mode=render_mode,
+        sparse_grad=sparse_grad,
+        absgrad=absgrad,
+        rasterize_mode=rasterize_mode,
+        channel_chunk=channel_chunk,
+        distributed=distributed,
+        camera_model=camera_model,
+        covars=covars,
     )
     if resolve_backend(means.device, backend) == "gsplat":
         from gsplat.rendering import rasterization as gsplat_rasterization  # noqa: PLC0415

@@ -27,7 +27,10 @@ def splatfacto_optimizers() -> Dict[str, Dict]:
         return AdamOptimizerConfig(lr=lr, eps=1e-15)
 
     return {
-        "means": {"optimizer": adam(1.6e-4), "scheduler": ExponentialDecaySchedulerConfig(lr_final=1.6e-6, max_steps=30000)},
+        "means": {
+            "optimizer": adam(1.6e-4),
+            "scheduler": ExponentialDecaySchedulerConfig(lr_final=1.6e-6, max_steps=30000),
+        },
         "features_dc": {"optimizer": adam(0.0025), "scheduler": None},
         "features_rest": {"optimizer": adam(0.0025 / 20), "scheduler": None},
         "opacities": {"optimizer": adam(0.05), "scheduler": None},
@@ -35,11 +38,15 @@ def splatfacto_optimizers() -> Dict[str, Dict]:
         "quats": {"optimizer": adam(0.001), "scheduler": None},
         "camera_opt": {
             "optimizer": adam(1e-4),
-            "scheduler": ExponentialDecaySchedulerConfig(lr_final=5e-7, max_steps=30000, warmup_steps=1000, lr_pre_warmup=0),
+            "scheduler": ExponentialDecaySchedulerConfig(
+                lr_final=5e-7, max_steps=30000, warmup_steps=1000, lr_pre_warmup=0
+            ),
         },
         "bilateral_grid": {
             "optimizer": adam(2e-3),
-            "scheduler": ExponentialDecaySchedulerConfig(lr_final=1e-4, max_steps=30000, warmup_steps=1000, lr_pre_warmup=0),
+            "scheduler": ExponentialDecaySchedulerConfig(
+                lr_final=1e-4, max_steps=30000, warmup_steps=1000, lr_pre_warmup=0
+            ),
         },
     }
 

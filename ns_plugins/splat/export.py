@@ -28,7 +28,9 @@ from ns_plugins.data.errors import DataError, exits_on_data_error
 Columns = "OrderedDict[str, np.ndarray]"
 
 
-def splat_ply_columns(model, rows: Optional[Union[torch.Tensor, np.ndarray]] = None, color_mode: str = "sh_coeffs") -> Columns:
+def splat_ply_columns(
+    model, rows: Optional[Union[torch.Tensor, np.ndarray]] = None, color_mode: str = "sh_coeffs"
+) -> Columns:
     """Per-Gaussian PLY columns [M] of ``model``: splatfacto's layout, then ``model.extra_ply_columns()``.
 
     Args:
@@ -63,7 +65,9 @@ def splat_ply_columns(model, rows: Optional[Union[torch.Tensor, np.ndarray]] = N
             if name in cols:
                 raise ValueError(f"extra PLY column {name!r} clashes with splatfacto's")
             cols[name] = values.detach().reshape(-1)[sel].cpu().numpy()
-    return OrderedDict((k, np.ascontiguousarray(v, dtype=np.uint8 if v.dtype == np.uint8 else np.float32)) for k, v in cols.items())
+    return OrderedDict(
+        (k, np.ascontiguousarray(v, dtype=np.uint8 if v.dtype == np.uint8 else np.float32)) for k, v in cols.items()
+    )
 
 
 def write_ply(path: Path, columns: Columns) -> Path:
@@ -81,8 +85,10 @@ def write_ply(path: Path, columns: Columns) -> Path:
 def read_ply_columns(path: Path, prefix: str) -> np.ndarray:
     """The columns ``<prefix>0 .. <prefix>{E-1}`` of a PLY's vertices -> [M, E] float32 (E may be 0)."""
     vertex = PlyData.read(str(path))["vertex"]
-    names = sorted((p.name for p in vertex.properties if p.name.startswith(prefix) and p.name[len(prefix):].isdigit()),
-                   key=lambda name: int(name[len(prefix):]))
+    names = sorted(
+        (p.name for p in vertex.properties if p.name.startswith(prefix) and p.name[len(prefix) :].isdigit()),
+        key=lambda name: int(name[len(prefix) :]),
+    )
     if not names:
         return np.zeros((vertex.count, 0), np.float32)
     return np.stack([np.asarray(vertex[name], dtype=np.float32) for name in names], axis=1)
@@ -142,9 +148,13 @@ class ExportSplat:
             obb = OrientedBox.from_params(self.obb_center, self.obb_rotation, self.obb_scale)
             within = obb.within(model.means.detach().cpu()).numpy().reshape(-1)
         keep = kept_rows(columns, within)  # one index for every column: extra columns stay with their Gaussian
-        path = write_ply(Path(self.output_dir) / self.output_filename, OrderedDict((k, v[keep]) for k, v in columns.items()))
+        path = write_ply(
+            Path(self.output_dir) / self.output_filename, OrderedDict((k, v[keep]) for k, v in columns.items())
+        )
         extra = len(model.extra_ply_columns()) if hasattr(model, "extra_ply_columns") else 0
-        CONSOLE.print(f"{int(keep.sum())} of {len(keep)} Gaussians to {path}" + (f" with {extra} extra columns" if extra else ""))
+        CONSOLE.print(
+            f"{int(keep.sum())} of {len(keep)} Gaussians to {path}" + (f" with {extra} extra columns" if extra else "")
+        )
 
 
 @exits_on_data_error

@@ -94,6 +94,7 @@ class BudgetStrategy(DefaultStrategy):
         # Gaussians added by duplication are not split
         is_split = torch.cat([is_split, torch.zeros(n_dupli, dtype=torch.bool, device=is_split.device)])
         if n_split > 0:
-            split(params=params, optimizers=optimizers, state=state, mask=is_split,
-                  revised_opacity=self.revised_opacity)
+            split(
+                params=params, optimizers=optimizers, state=state, mask=is_split, revised_opacity=self.revised_opacity
+            )
         return n_dupli, n_split

@@ -38,7 +38,9 @@ class LazyLPIPS:
             self._checked = True
             weights = alexnet_weights_path()
             if weights is None:
-                self.reason = f"AlexNet weights not in the torch hub cache ({Path(torch.hub.get_dir()) / 'checkpoints'})"
+                self.reason = (
+                    f"AlexNet weights not in the torch hub cache ({Path(torch.hub.get_dir()) / 'checkpoints'})"
+                )
             else:
                 try:
                     from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity

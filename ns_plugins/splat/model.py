@@ -168,11 +168,15 @@ class PortableSplatModel(SplatfactoModel):
     def _use_growth_budget(self) -> None:
         """Swap splatfacto's DefaultStrategy for the same strategy with the Gaussian budget in force."""
         device = self.kwargs.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
-        budget = resolve_max_gaussians(self.config.max_gaussians, self.config.cpu_max_gaussians, torch.device(device).type)
+        budget = resolve_max_gaussians(
+            self.config.max_gaussians, self.config.cpu_max_gaussians, torch.device(device).type
+        )
         self.strategy = BudgetStrategy.from_default(self.strategy, budget)
         CONSOLE.print(f"Densification budget: {'unbounded' if budget is None else f'{budget} Gaussians'}")
 
-    def get_training_callbacks(self, training_callback_attributes: TrainingCallbackAttributes) -> List[TrainingCallback]:
+    def get_training_callbacks(
+        self, training_callback_attributes: TrainingCallbackAttributes
+    ) -> List[TrainingCallback]:
         """Splatfacto's callbacks; also rewrites the run's config.yml with the schedule as used.
 
         ``ns-train`` saves config.yml before the model exists, i.e. with the unset schedule fields
@@ -256,7 +260,9 @@ class PortableSplatModel(SplatfactoModel):
             if sh_degree is not None:
                 colors = eval_sh_colors(sh_degree, means, coeffs, viewmats)
                 sh_degree = None
-            colors = torch.cat([colors.expand(viewmats.shape[0], -1, -1), extra_features[sel].expand(viewmats.shape[0], -1, -1)], -1)
+            colors = torch.cat(
+                [colors.expand(viewmats.shape[0], -1, -1), extra_features[sel].expand(viewmats.shape[0], -1, -1)], -1
+            )
         render, alpha, info = rasterize(
             means=means,
             quats=self.quats[sel],
@@ -305,7 +311,9 @@ class PortableSplatModel(SplatfactoModel):
         if self.crop_box is not None and not self.training:
             crop_ids = self.crop_box.within(self.means).squeeze()
             if crop_ids.sum() == 0:
-                return self.get_empty_outputs(int(camera.width.item()), int(camera.height.item()), self.background_color)
+                return self.get_empty_outputs(
+                    int(camera.width.item()), int(camera.height.item()), self.background_color
+                )
 
         scale = self._get_downscale_factor()
         camera.rescale_output_resolution(1 / scale)
@@ -315,8 +323,11 @@ class PortableSplatModel(SplatfactoModel):
         self.last_size = (H, W)
         if self.training:
             self.strategy.grow_scale2d, self.strategy.prune_scale2d = screen_size_thresholds(
-                self.config.split_screen_size, self.config.cull_screen_size, max(W, H),
-                self.config.min_split_radius_px, self.config.min_cull_radius_px,
+                self.config.split_screen_size,
+                self.config.cull_screen_size,
+                max(W, H),
+                self.config.min_split_radius_px,
+                self.config.min_cull_radius_px,
             )
         Ks = Ks.reshape(-1, 3, 3).expand(c2w.shape[0], 3, 3)
 
@@ -332,7 +343,9 @@ class PortableSplatModel(SplatfactoModel):
         )
         self.info = result.info
         if self.training:
-            self.strategy.step_pre_backward(self.gauss_params, self.optimizers, self.strategy_state, self.step, self.info)
+            self.strategy.step_pre_backward(
+                self.gauss_params, self.optimizers, self.strategy_state, self.step, self.info
+            )
         return self.outputs_from_render(result, camera)
 
     def outputs_from_render(self, result: RenderResult, camera: Cameras) -> Dict[str, Union[torch.Tensor, List]]:

@@ -49,9 +49,15 @@ def _quat_scale_to_covar(quats: Tensor, scales: Tensor) -> Tensor:
     w, x, y, z = F.normalize(quats, dim=-1).unbind(-1)
     R = torch.stack(
         [
-            1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-            2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-            2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+            1 - 2 * (y * y + z * z),
+            2 * (x * y - w * z),
+            2 * (x * z + w * y),
+            2 * (x * y + w * z),
+            1 - 2 * (x * x + z * z),
+            2 * (y * z - w * x),
+            2 * (x * z - w * y),
+            2 * (y * z + w * x),
+            1 - 2 * (x * x + y * y),
         ],
         dim=-1,
     ).reshape(-1, 3, 3)
@@ -93,9 +99,9 @@ def _project(
     tx = z * torch.minimum(lim_x_pos, torch.maximum(-lim_x_neg, x / z))
     ty = z * torch.minimum(lim_y_pos, torch.maximum(-lim_y_neg, y / z))
     zero = torch.zeros_like(z)
-    J = torch.stack(
-        [fx / z, zero, -fx * tx / (z * z), zero, fy / z, -fy * ty / (z * z)], dim=-1
-    ).reshape(*z.shape, 2, 3)  # [C, N, 2, 3]
+    J = torch.stack([fx / z, zero, -fx * tx / (z * z), zero, fy / z, -fy * ty / (z * z)], dim=-1).reshape(
+        *z.shape, 2, 3
+    )  # [C, N, 2, 3]
     cov2d = J @ covars_c @ J.transpose(-1, -2)  # [C, N, 2, 2]
     mean2d = torch.stack([fx * x / z + cx, fy * y / z + cy], dim=-1)  # [C, N, 2]
 
@@ -140,8 +146,26 @@ class _ProjectCpp(torch.autograd.Function):
         radii = torch.empty(C, N, dtype=torch.int32)
         means2d, depths = means.new_empty(C, N, 2), means.new_empty(C, N)
         conics, comp = means.new_empty(C, N, 3), means.new_empty(C, N)
-        fn(C, N, _ptr(means), _ptr(covars), _ptr(viewmats), _ptr(Ks), width, height, eps2d, near_plane, far_plane,
-           radius_clip, _ptr(radii), _ptr(means2d), _ptr(depths), _ptr(conics), _ptr(comp), _num_threads())
+        fn(
+            C,
+            N,
+            _ptr(means),
+            _ptr(covars),
+            _ptr(viewmats),
+            _ptr(Ks),
+            width,
+            height,
+            eps2d,
+            near_plane,
+            far_plane,
+            radius_clip,
+            _ptr(radii),
+            _ptr(means2d),
+            _ptr(depths),
+            _ptr(conics),
+            _ptr(comp),
+            _num_threads(),
+        )
         ctx.save_for_backward(means, covars, viewmats, Ks, radii, conics, comp)
         ctx.width, ctx.height, ctx.eps2d = width, height, eps2d
         ctx.mark_non_differentiable(radii)
@@ -159,9 +183,28 @@ class _ProjectCpp(torch.autograd.Function):
         v_comp = None if v_comp is None else v_comp.contiguous()
         v_means, v_covars = torch.empty_like(means), torch.empty_like(covars)
         v_viewmats = torch.empty_like(viewmats) if ctx.needs_input_grad[2] else None
-        fn(C, N, _ptr(means), _ptr(covars), _ptr(viewmats), _ptr(Ks), ctx.width, ctx.height, ctx.eps2d, _ptr(radii),
-           _ptr(conics), _ptr(comp), _ptr(v_means2d), _ptr(v_depths), _ptr(v_conics), _ptr(v_comp), _ptr(v_means),
-           _ptr(v_covars), _ptr(v_viewmats), _num_threads())
+        fn(
+            C,
+            N,
+            _ptr(means),
+            _ptr(covars),
+            _ptr(viewmats),
+            _ptr(Ks),
+            ctx.width,
+            ctx.height,
+            ctx.eps2d,
+            _ptr(radii),
+            _ptr(conics),
+            _ptr(comp),
+            _ptr(v_means2d),
+            _ptr(v_depths),
+            _ptr(v_conics),
+            _ptr(v_comp),
+            _ptr(v_means),
+            _ptr(v_covars),
+            _ptr(v_viewmats),
+            _num_threads(),
+        )
         return v_means, v_covars, v_viewmats, None, None, None, None, None, None, None
 
 
@@ -194,8 +237,21 @@ class _SHColorsCpp(torch.autograd.Function):
         v_coeffs = torch.empty_like(coeffs)
         v_dirs = torch.empty_like(dirs) if ctx.needs_input_grad[1] else None
         v_colors = v_colors.contiguous()  # kept referenced: a temporary's memory would be freed before the call
-        fn(C, N, coeffs.shape[-2], ctx.degree, _ptr(dirs), _ptr(coeffs), ctx.stride, _ptr(radii), _ptr(colors),
-           _ptr(v_colors), _ptr(v_coeffs), _ptr(v_dirs), _num_threads())
+        fn(
+            C,
+            N,
+            coeffs.shape[-2],
+            ctx.degree,
+            _ptr(dirs),
+            _ptr(coeffs),
+            ctx.stride,
+            _ptr(radii),
+            _ptr(colors),
+            _ptr(v_colors),
+            _ptr(v_coeffs),
+            _ptr(v_dirs),
+            _num_threads(),
+        )
         return None, v_dirs, v_coeffs, None
 
 
@@ -220,14 +276,28 @@ def _isect_tiles_cpp(
     means2d, radii, depths = means2d.detach().contiguous(), radii.contiguous(), depths.detach().contiguous()
     tiles_per_gauss = torch.empty(C, N, dtype=torch.int32)
     count = lib.ns_isect_count_f64 if f64 else lib.ns_isect_count_f32
-    m = count(C * N, _ptr(means2d), _ptr(radii), tile_size, tile_width, tile_height, _ptr(tiles_per_gauss),
-              _num_threads())
+    m = count(
+        C * N, _ptr(means2d), _ptr(radii), tile_size, tile_width, tile_height, _ptr(tiles_per_gauss), _num_threads()
+    )
     isect_ids = torch.empty(m, dtype=torch.int64)
     flatten_ids = torch.empty(m, dtype=torch.int32)
     isect_offsets = torch.empty(C, tile_height, tile_width, dtype=torch.int32)
     fill = lib.ns_isect_fill_f64 if f64 else lib.ns_isect_fill_f32
-    fill(C, N, _ptr(means2d), _ptr(radii), _ptr(depths), tile_size, tile_width, tile_height, m, _ptr(isect_ids),
-         _ptr(flatten_ids), _ptr(isect_offsets), _num_threads())
+    fill(
+        C,
+        N,
+        _ptr(means2d),
+        _ptr(radii),
+        _ptr(depths),
+        tile_size,
+        tile_width,
+        tile_height,
+        m,
+        _ptr(isect_ids),
+        _ptr(flatten_ids),
+        _ptr(isect_offsets),
+        _num_threads(),
+    )
     return tiles_per_gauss, isect_ids, flatten_ids, isect_offsets
 
 
@@ -296,8 +366,10 @@ def _kernel_choice(device: torch.device, dtype: torch.dtype) -> str:
     if mode == "cpp":
         raise RuntimeError(f"{KERNEL_ENV}=cpp but the kernel is unavailable: {build_kernels.load_error()}")
     if not _warned_fallback:
-        warnings.warn(f"ns_plugins: C++ rasterization kernel unavailable ({build_kernels.load_error()}); "
-                      "using the slower pure-torch compositing")
+        warnings.warn(
+            f"ns_plugins: C++ rasterization kernel unavailable ({build_kernels.load_error()}); "
+            "using the slower pure-torch compositing"
+        )
         _warned_fallback = True
     return "torch"
 
@@ -312,8 +384,9 @@ def _ptr(t: Optional[Tensor]) -> Optional[int]:
     return None if t is None else t.data_ptr()
 
 
-def _cpp_forward(means2d, conics, colors, opacities, backgrounds, width, height, tile_size,
-                 isect_offsets, flatten_ids) -> Tuple[Tensor, Tensor, Tensor]:
+def _cpp_forward(
+    means2d, conics, colors, opacities, backgrounds, width, height, tile_size, isect_offsets, flatten_ids
+) -> Tuple[Tensor, Tensor, Tensor]:
     """C++ forward: render_colors [C, H, W, D], render_alphas [C, H, W, 1], last_ids [C, H, W]."""
     C, N, D = colors.shape
     lib = build_kernels.load()
@@ -322,10 +395,27 @@ def _cpp_forward(means2d, conics, colors, opacities, backgrounds, width, height,
     out_alphas = colors.new_empty(C, height, width, 1)
     last_ids = torch.empty(C, height, width, dtype=torch.int32)
     th, tw = isect_offsets.shape[1:]
-    fn(C, D, width, height, tile_size, tw, th, flatten_ids.numel(),
-       _ptr(means2d), _ptr(conics), _ptr(colors), _ptr(opacities), _ptr(backgrounds),
-       _ptr(isect_offsets), _ptr(flatten_ids), _ptr(out_colors), _ptr(out_alphas), _ptr(last_ids),
-       _num_threads())
+    fn(
+        C,
+        D,
+        width,
+        height,
+        tile_size,
+        tw,
+        th,
+        flatten_ids.numel(),
+        _ptr(means2d),
+        _ptr(conics),
+        _ptr(colors),
+        _ptr(opacities),
+        _ptr(backgrounds),
+        _ptr(isect_offsets),
+        _ptr(flatten_ids),
+        _ptr(out_colors),
+        _ptr(out_alphas),
+        _ptr(last_ids),
+        _num_threads(),
+    )
     return out_colors, out_alphas, last_ids
 
 
@@ -342,11 +432,33 @@ def _cpp_backward(ctx, v_render_colors: Tensor, v_render_alphas: Tensor):
     v_xy_abs = torch.zeros_like(means2d) if ctx.absgrad else None
     v_conic, v_col, v_op = torch.zeros_like(conics), torch.zeros_like(colors), torch.zeros_like(opacities)
     th, tw = isect_offsets.shape[1:]
-    fn(C, D, ctx.width, ctx.height, ctx.tile_size, tw, th, M,
-       _ptr(means2d), _ptr(conics), _ptr(colors), _ptr(opacities), _ptr(backgrounds),
-       _ptr(isect_offsets), _ptr(flatten_ids), _ptr(render_alphas), _ptr(last_ids),
-       _ptr(v_render_colors), _ptr(v_render_alphas),
-       _ptr(v_xy), _ptr(v_xy_abs), _ptr(v_conic), _ptr(v_col), _ptr(v_op), _num_threads())
+    fn(
+        C,
+        D,
+        ctx.width,
+        ctx.height,
+        ctx.tile_size,
+        tw,
+        th,
+        M,
+        _ptr(means2d),
+        _ptr(conics),
+        _ptr(colors),
+        _ptr(opacities),
+        _ptr(backgrounds),
+        _ptr(isect_offsets),
+        _ptr(flatten_ids),
+        _ptr(render_alphas),
+        _ptr(last_ids),
+        _ptr(v_render_colors),
+        _ptr(v_render_alphas),
+        _ptr(v_xy),
+        _ptr(v_xy_abs),
+        _ptr(v_conic),
+        _ptr(v_col),
+        _ptr(v_op),
+        _num_threads(),
+    )
     return v_xy, v_conic, v_col, v_op, v_xy_abs
 
 
@@ -383,8 +495,9 @@ def _composite_torch(
     out_c = colors.new_zeros(C * height * width, D)
     out_a = colors.new_zeros(C * height * width)
     # pixel grid of one tile, offsets (dy, dx)
-    py, px = torch.meshgrid(torch.arange(tile_size, device=device), torch.arange(tile_size, device=device),
-                            indexing="ij")
+    py, px = torch.meshgrid(
+        torch.arange(tile_size, device=device), torch.arange(tile_size, device=device), indexing="ij"
+    )
     py, px = py.reshape(-1), px.reshape(-1)
 
     busy = torch.nonzero(counts > 0).flatten()
@@ -446,23 +559,39 @@ class _RasterizeToPixels(torch.autograd.Function):
     """Tile compositing with a custom backward (gsplat's ``_RasterizeToPixels``)."""
 
     @staticmethod
-    def forward(ctx, means2d, conics, colors, opacities, backgrounds, width, height, tile_size,
-                isect_offsets, flatten_ids, absgrad, kernel, absgrad_sink):
+    def forward(
+        ctx,
+        means2d,
+        conics,
+        colors,
+        opacities,
+        backgrounds,
+        width,
+        height,
+        tile_size,
+        isect_offsets,
+        flatten_ids,
+        absgrad,
+        kernel,
+        absgrad_sink,
+    ):
         ctx.width, ctx.height, ctx.tile_size = width, height, tile_size
         ctx.absgrad, ctx.kernel, ctx.absgrad_sink = absgrad, kernel, absgrad_sink
         ctx.has_bg = backgrounds is not None
         if kernel == "cpp":
             render_colors, render_alphas, last_ids = _cpp_forward(
-                means2d, conics, colors, opacities, backgrounds, width, height, tile_size,
-                isect_offsets, flatten_ids)
-            ctx.save_for_backward(means2d, conics, colors, opacities, backgrounds, isect_offsets,
-                                  flatten_ids, render_alphas, last_ids)
+                means2d, conics, colors, opacities, backgrounds, width, height, tile_size, isect_offsets, flatten_ids
+            )
+            ctx.save_for_backward(
+                means2d, conics, colors, opacities, backgrounds, isect_offsets, flatten_ids, render_alphas, last_ids
+            )
         else:
             render_colors, render_alphas = _composite_torch(
-                means2d, conics, colors, opacities, backgrounds, width, height, tile_size,
-                isect_offsets, flatten_ids)
-            ctx.save_for_backward(means2d, conics, colors, opacities, backgrounds, isect_offsets,
-                                  flatten_ids, render_alphas)
+                means2d, conics, colors, opacities, backgrounds, width, height, tile_size, isect_offsets, flatten_ids
+            )
+            ctx.save_for_backward(
+                means2d, conics, colors, opacities, backgrounds, isect_offsets, flatten_ids, render_alphas
+            )
         return render_colors, render_alphas
 
     @staticmethod
@@ -492,8 +621,9 @@ def _torch_backward(ctx, v_render_colors: Tensor, v_render_alphas: Tensor):
     deltas = []
     hook = (lambda d, g: deltas.append((d, g))) if ctx.absgrad else None
     with torch.enable_grad():
-        rc, ra = _composite_torch(*leaves, None, ctx.width, ctx.height, ctx.tile_size, isect_offsets,
-                                  flatten_ids, delta_hook=hook)
+        rc, ra = _composite_torch(
+            *leaves, None, ctx.width, ctx.height, ctx.tile_size, isect_offsets, flatten_ids, delta_hook=hook
+        )
         if backgrounds is not None:  # as in forward: T * bg
             rc = rc + (1 - ra) * backgrounds[:, None, None, :]
         inputs = leaves + [d for d, _ in deltas]
@@ -572,11 +702,21 @@ def rasterization(
         kernel = "torch"  # the kernels take one floating type
     if kernel == "cpp" and not Ks.requires_grad:
         radii, means2d, depths, conics, comp = _ProjectCpp.apply(
-            means.contiguous(), covars.contiguous(), viewmats.contiguous(), Ks.contiguous(), width, height,
-            eps2d, near_plane, far_plane, radius_clip)
+            means.contiguous(),
+            covars.contiguous(),
+            viewmats.contiguous(),
+            Ks.contiguous(),
+            width,
+            height,
+            eps2d,
+            near_plane,
+            far_plane,
+            radius_clip,
+        )
     else:
         radii, means2d, depths, conics, comp = _project(
-            means, covars, viewmats, Ks, width, height, eps2d, near_plane, far_plane, radius_clip)
+            means, covars, viewmats, Ks, width, height, eps2d, near_plane, far_plane, radius_clip
+        )
     opacities = opacities[None, :].expand(C, N)
     if rasterize_mode == "antialiased":
         opacities = opacities * comp
@@ -595,7 +735,8 @@ def rasterization(
     tile_width, tile_height = math.ceil(width / tile_size), math.ceil(height / tile_size)
     isect = _isect_tiles_cpp if kernel == "cpp" else _isect_tiles
     tiles_per_gauss, isect_ids, flatten_ids, isect_offsets = isect(
-        means2d, radii, depths, tile_size, tile_width, tile_height)
+        means2d, radii, depths, tile_size, tile_width, tile_height
+    )
 
     meta: Dict = {}
     if packed:
@@ -604,48 +745,92 @@ def rasterization(
         camera_ids, gaussian_ids = torch.nonzero(radii > 0, as_tuple=True)
         means2d_packed = means2d[camera_ids, gaussian_ids]
         means2d = torch.zeros_like(means2d).index_put((camera_ids, gaussian_ids), means2d_packed)
-        meta.update(camera_ids=camera_ids, gaussian_ids=gaussian_ids, radii=radii[camera_ids, gaussian_ids],
-                    means2d=means2d_packed, depths=depths[camera_ids, gaussian_ids],
-                    conics=conics[camera_ids, gaussian_ids], opacities=opacities[camera_ids, gaussian_ids])
+        meta.update(
+            camera_ids=camera_ids,
+            gaussian_ids=gaussian_ids,
+            radii=radii[camera_ids, gaussian_ids],
+            means2d=means2d_packed,
+            depths=depths[camera_ids, gaussian_ids],
+            conics=conics[camera_ids, gaussian_ids],
+            opacities=opacities[camera_ids, gaussian_ids],
+        )
 
         def absgrad_sink(v_abs: Tensor) -> None:
             means2d_packed.absgrad = v_abs[camera_ids, gaussian_ids]
     else:
-        meta.update(camera_ids=None, gaussian_ids=None, radii=radii, means2d=means2d, depths=depths,
-                    conics=conics, opacities=opacities)
+        meta.update(
+            camera_ids=None,
+            gaussian_ids=None,
+            radii=radii,
+            means2d=means2d,
+            depths=depths,
+            conics=conics,
+            opacities=opacities,
+        )
         unpacked_means2d = means2d
 
         def absgrad_sink(v_abs: Tensor) -> None:
             unpacked_means2d.absgrad = v_abs
 
-    meta.update(tile_width=tile_width, tile_height=tile_height, tiles_per_gauss=tiles_per_gauss,
-                isect_ids=isect_ids, flatten_ids=flatten_ids, isect_offsets=isect_offsets,
-                width=width, height=height, tile_size=tile_size, n_cameras=C)
+    meta.update(
+        tile_width=tile_width,
+        tile_height=tile_height,
+        tiles_per_gauss=tiles_per_gauss,
+        isect_ids=isect_ids,
+        flatten_ids=flatten_ids,
+        isect_offsets=isect_offsets,
+        width=width,
+        height=height,
+        tile_size=tile_size,
+        n_cameras=C,
+    )
 
     bg = None if backgrounds is None else backgrounds.to(colors.dtype).contiguous()
     render_colors, render_alphas = _RasterizeToPixels.apply(
-        means2d.contiguous(), conics.contiguous(), colors.contiguous(), opacities.contiguous(), bg,
-        width, height, tile_size, isect_offsets.contiguous(), flatten_ids.contiguous(), absgrad, kernel,
-        absgrad_sink)
+        means2d.contiguous(),
+        conics.contiguous(),
+        colors.contiguous(),
+        opacities.contiguous(),
+        bg,
+        width,
+        height,
+        tile_size,
+        isect_offsets.contiguous(),
+        flatten_ids.contiguous(),
+        absgrad,
+        kernel,
+        absgrad_sink,
+    )
     if render_mode in ["ED", "RGB+ED"]:
         # expected depth: accumulated depth normalised by the accumulated alpha
         render_colors = torch.cat(
-            [render_colors[..., :-1], render_colors[..., -1:] / render_alphas.clamp(min=1e-10)], dim=-1)
+            [render_colors[..., :-1], render_colors[..., -1:] / render_alphas.clamp(min=1e-10)], dim=-1
+        )
     return render_colors, render_alphas, meta
 
 
 def _check_colors(colors: Tensor, sh_degree: Optional[int], C: int, N: int) -> None:
     if sh_degree is None:  # post-activation values [N, D] or [C, N, D]
-        assert (colors.dim() == 2 and colors.shape[0] == N) or (
-            colors.dim() == 3 and colors.shape[:2] == (C, N)), colors.shape
+        assert (colors.dim() == 2 and colors.shape[0] == N) or (colors.dim() == 3 and colors.shape[:2] == (C, N)), (
+            colors.shape
+        )
     else:  # SH coefficients [N, K, 3] or [C, N, K, 3]
         assert (colors.dim() == 3 and colors.shape[0] == N and colors.shape[2] == 3) or (
-            colors.dim() == 4 and colors.shape[:2] == (C, N) and colors.shape[3] == 3), colors.shape
+            colors.dim() == 4 and colors.shape[:2] == (C, N) and colors.shape[3] == 3
+        ), colors.shape
         assert (sh_degree + 1) ** 2 <= colors.shape[-2], colors.shape
 
 
-def _colors_to_render(colors: Tensor, sh_degree: Optional[int], means: Tensor, viewmats: Tensor,
-                      radii: Tensor, C: int, N: int, kernel: str = "torch") -> Tensor:
+def _colors_to_render(
+    colors: Tensor,
+    sh_degree: Optional[int],
+    means: Tensor,
+    viewmats: Tensor,
+    radii: Tensor,
+    C: int,
+    N: int,
+    kernel: str = "torch",
+) -> Tensor:
     """Per-camera colours [C, N, D]: given values, or SH evaluated along means - camera centre."""
     if sh_degree is None:
         return colors.expand(C, -1, -1) if colors.dim() == 2 else colors

@@ -111,7 +111,9 @@ class PortableTrainer(Trainer):
             return
         wanted = self.config.viewer.websocket_port or self.config.viewer.websocket_port_default
         if server.get_port() != wanted:
-            CONSOLE.print(f"viewer: port {wanted} is busy, using port {server.get_port()} (http://localhost:{server.get_port()})")
+            CONSOLE.print(
+                f"viewer: port {wanted} is busy, using port {server.get_port()} (http://localhost:{server.get_port()})"
+            )
 
     def train(self) -> None:
         """Train to ``max_num_iterations`` steps in all, counting the steps of a loaded checkpoint."""

@@ -42,7 +42,9 @@ def test_mask_statistics_bound_the_range():
 
 def test_never_one_cluster_where_views_label_several_segments():
     # one blob of features (nothing to separate) still gives the lower bound of the masks
-    feats = torch.nn.functional.normalize(torch.ones(500, 16) + 0.3 * torch.randn(500, 16, generator=torch.Generator().manual_seed(0)), dim=-1)
+    feats = torch.nn.functional.normalize(
+        torch.ones(500, 16) + 0.3 * torch.randn(500, 16, generator=torch.Generator().manual_seed(0)), dim=-1
+    )
     result = cluster_gaussians(feats, torch.ones(500), segment_counts=np.array([3, 4, 3, 5]))
     assert result.num_clusters >= 3
     single = cluster_gaussians(feats, torch.ones(500), segment_counts=np.array([1, 1, 0]))

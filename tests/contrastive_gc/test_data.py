@@ -21,7 +21,9 @@ from ns_plugins.data.synth_cli import generate_dataset
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cgc_data") / "data"
-    return generate_dataset(out, seed=1, num_train=6, num_test=2, width=32, height=32, num_seed_points=500, degradation="inconsistent-masks")
+    return generate_dataset(
+        out, seed=1, num_train=6, num_test=2, width=32, height=32, num_seed_points=500, degradation="inconsistent-masks"
+    )
 
 
 def test_degradation_writes_inconsistent_segments(dataset: Path):
@@ -84,7 +86,9 @@ def test_loader_errors_name_the_file(tmp_path: Path, dataset: Path):
 
 
 def test_datamanager_attaches_segments_and_reports_missing_folder(tmp_path: Path, dataset: Path):
-    config = SegmentsDatamanagerConfig(dataparser=PortableNerfstudioDataParserConfig(data=dataset), cache_images_type="uint8")
+    config = SegmentsDatamanagerConfig(
+        dataparser=PortableNerfstudioDataParserConfig(data=dataset), cache_images_type="uint8"
+    )
     dm = config.setup(device="cpu")
     _, batch = dm.next_train(0)
     assert batch["segments"].shape == batch["image"].shape[:2] and batch["segments"].dtype == torch.int32

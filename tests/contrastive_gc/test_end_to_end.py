@@ -18,12 +18,6 @@ def train_cmd(data: Path, out: Path, name: str) -> list:
     return train_args("contrastive-gc-small", data, out, name, STEPS, "--steps-per-eval-all-images", 100000)
 
 
-
-
-
-
-
-
 @pytest.fixture(scope="module")
 def trained(tiny_dataset: Path, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("cgc_e2e")
@@ -34,7 +28,11 @@ def trained(tiny_dataset: Path, tmp_path_factory) -> dict:
 def test_segment_writes_masks_objects_labels(trained: dict):
     out = trained["root"] / "seg"
     run(ns("ns-cgc-segment"), "--load-config", trained["config"], "--output-dir", out, cwd=trained["root"])
-    test_stems = sorted(p.stem for p in (trained["data"] / "images").glob("*.png") if not (trained["data"] / "segments" / p.name).exists())
+    test_stems = sorted(
+        p.stem
+        for p in (trained["data"] / "images").glob("*.png")
+        if not (trained["data"] / "segments" / p.name).exists()
+    )
     masks = sorted((out / "masks").glob("*.png"))
     assert [m.stem for m in masks] == test_stems
     with Image.open(masks[0]) as img:
@@ -56,13 +54,17 @@ def test_plugins_export_writes_features_by_row(trained: dict):
     names = [p.name for p in vertex.properties]
     assert {"x", "f_dc_0", "opacity", "rot_0", "seg_feature_0", "seg_feature_15"} <= set(names)
     assert names.index("seg_feature_0") > names.index("rot_3")  # splatfacto's columns first, as ns-export writes them
-    ckpt = torch.load(next(trained["config"].parent.glob("nerfstudio_models/*.ckpt")), map_location="cpu", weights_only=False)
+    ckpt = torch.load(
+        next(trained["config"].parent.glob("nerfstudio_models/*.ckpt")), map_location="cpu", weights_only=False
+    )
     means = ckpt["pipeline"]["_model.gauss_params.means"].numpy()
     feats = ckpt["pipeline"]["_model.gauss_params.seg_features"].numpy()
     opacity = ckpt["pipeline"]["_model.gauss_params.opacities"].numpy().reshape(-1)
     kept = opacity >= -5.5373  # what ns-export keeps
     assert vertex.count == int(kept.sum())
-    assert np.allclose(np.asarray(vertex["x"]), means[kept, 0]) and np.allclose(np.asarray(vertex["seg_feature_7"]), feats[kept, 7])
+    assert np.allclose(np.asarray(vertex["x"]), means[kept, 0]) and np.allclose(
+        np.asarray(vertex["seg_feature_7"]), feats[kept, 7]
+    )
 
 
 def test_missing_segments_is_one_line_error(trained: dict, tmp_path: Path):

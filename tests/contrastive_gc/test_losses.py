@@ -62,7 +62,9 @@ def test_ignores_id_zero_and_small_masks():
     feats0[:, 25:] = torch.randn(feats0[:, 25:].shape)
     seg_ref, feats_ref = seg.clone(), feats.clone()
     seg_ref[:, 25:] = 0
-    assert torch.allclose(contrastive_clustering_loss(feats0, seg0, 50), contrastive_clustering_loss(feats_ref, seg_ref, 50), atol=1e-6)
+    assert torch.allclose(
+        contrastive_clustering_loss(feats0, seg0, 50), contrastive_clustering_loss(feats_ref, seg_ref, 50), atol=1e-6
+    )
     # a 4-pixel mask with wrong features is dropped below min_pixels, counted above
     small_seg, small_feats = seg.clone(), feats.clone()
     small_seg[:2, :2] = 42

@@ -71,7 +71,9 @@ def test_features_survive_split_duplicate_prune(setup):
     ops.split(model.gauss_params, opt, state, split)
     assert model.seg_features.shape[0] == n + 5 + 3
     # split children keep their parent's feature
-    assert torch.equal(model.seg_features[-6:-3].detach(), before[5:8]) and torch.equal(model.seg_features[-3:].detach(), before[5:8])
+    assert torch.equal(model.seg_features[-6:-3].detach(), before[5:8]) and torch.equal(
+        model.seg_features[-3:].detach(), before[5:8]
+    )
     prune = torch.zeros(model.means.shape[0], dtype=torch.bool)
     prune[:10] = True
     ops.remove(model.gauss_params, opt, state, prune)
@@ -144,7 +146,11 @@ def test_clustering_fits_only_seen_gaussians():
     spurious = cluster_gaussians(feats, opacities, method="hdbscan")
     assert spurious.num_clusters != 3  # fitted with the rest, the unseen ones make a density cluster of their own
     result = cluster_gaussians(feats, opacities, visibility=visibility, min_visibility=1.0)
-    assert result.num_clusters == 3 and result.trained.tolist() == (visibility >= 1).tolist() and adjusted_rand_index(result.labels[:600], truth.numpy()) > 0.99
+    assert (
+        result.num_clusters == 3
+        and result.trained.tolist() == (visibility >= 1).tolist()
+        and adjusted_rand_index(result.labels[:600], truth.numpy()) > 0.99
+    )
     transparent = cluster_gaussians(feats, torch.cat([torch.ones(600), torch.full((800,), 0.01)]))
     assert transparent.num_clusters == 3
 

@@ -27,12 +27,31 @@ def tiny_sam(checkpoint=None):
 
     dim, patch = 16, 16
     sam = Sam(
-        image_encoder=ImageEncoderViT(img_size=TINY_IMAGE, patch_size=patch, embed_dim=dim, depth=1, num_heads=1, out_chans=dim,
-                                      norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), use_rel_pos=True, window_size=2, global_attn_indexes=(0,)),
-        prompt_encoder=PromptEncoder(embed_dim=dim, image_embedding_size=(TINY_IMAGE // patch, TINY_IMAGE // patch),
-                                     input_image_size=(TINY_IMAGE, TINY_IMAGE), mask_in_chans=4),
-        mask_decoder=MaskDecoder(num_multimask_outputs=3, transformer=TwoWayTransformer(depth=1, embedding_dim=dim, mlp_dim=32, num_heads=1),
-                                 transformer_dim=dim, iou_head_depth=1, iou_head_hidden_dim=16),
+        image_encoder=ImageEncoderViT(
+            img_size=TINY_IMAGE,
+            patch_size=patch,
+            embed_dim=dim,
+            depth=1,
+            num_heads=1,
+            out_chans=dim,
+            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+            use_rel_pos=True,
+            window_size=2,
+            global_attn_indexes=(0,),
+        ),
+        prompt_encoder=PromptEncoder(
+            embed_dim=dim,
+            image_embedding_size=(TINY_IMAGE // patch, TINY_IMAGE // patch),
+            input_image_size=(TINY_IMAGE, TINY_IMAGE),
+            mask_in_chans=4,
+        ),
+        mask_decoder=MaskDecoder(
+            num_multimask_outputs=3,
+            transformer=TwoWayTransformer(depth=1, embedding_dim=dim, mlp_dim=32, num_heads=1),
+            transformer_dim=dim,
+            iou_head_depth=1,
+            iou_head_hidden_dim=16,
+        ),
         pixel_mean=[123.675, 116.28, 103.53],
         pixel_std=[58.395, 57.12, 57.375],
     )
@@ -58,15 +77,24 @@ def small_dataset(root: Path) -> Path:
 
 
 def test_generator_writes_one_map_per_image(tmp_path: Path, monkeypatch):
-    segment_anything = pytest.importorskip("segment_anything", reason="segment-anything is not installed (pip install 'ns-plugins[sam]')")
+    segment_anything = pytest.importorskip(
+        "segment_anything", reason="segment-anything is not installed (pip install 'ns-plugins[sam]')"
+    )
     torch.manual_seed(0)
     checkpoint = tmp_path / "tiny_sam.pth"
     torch.save(tiny_sam().state_dict(), checkpoint)
     monkeypatch.setitem(segment_anything.sam_model_registry, "vit_b", tiny_sam)
     data = small_dataset(tmp_path)
     # random weights predict poor masks: SAM's quality filters off so that some come through
-    args = MasksArgs(data=data, sam_checkpoint=checkpoint, model_type="vit_b", points_per_side=4, pred_iou_thresh=0.0,
-                     stability_score_thresh=0.0, device="cpu")
+    args = MasksArgs(
+        data=data,
+        sam_checkpoint=checkpoint,
+        model_type="vit_b",
+        points_per_side=4,
+        pred_iou_thresh=0.0,
+        stability_score_thresh=0.0,
+        device="cpu",
+    )
     counts = main(args)
     assert sorted(counts) == ["view_0", "view_1"] and max(counts.values()) >= 1
     for stem, size in (("view_0", (32, 24)), ("view_1", (24, 32))):
@@ -85,8 +113,12 @@ def test_smaller_masks_on_top_and_ids_consecutive():
     hidden = np.zeros((4, 4), bool)
     hidden[0, 0] = True
     covered = part.copy()  # as large as `part`, painted first: nothing of it stays visible
-    masks = [{"segmentation": part, "area": 4}, {"segmentation": whole, "area": 12}, {"segmentation": covered, "area": 4},
-             {"segmentation": hidden, "area": 1}]
+    masks = [
+        {"segmentation": part, "area": 4},
+        {"segmentation": whole, "area": 12},
+        {"segmentation": covered, "area": 4},
+        {"segmentation": hidden, "area": 1},
+    ]
     ids = combine_masks(masks, 4, 4)
     assert ids[0, 0] == 3 and ids[1, 1] == 2 and ids[3, 0] == 1 and ids[0, 3] == 0
     assert sorted(np.unique(ids).tolist()) == [0, 1, 2, 3]
@@ -102,8 +134,20 @@ def test_16_bit_when_more_than_255_segments(tmp_path: Path):
 def test_missing_checkpoint_is_one_line(tmp_path: Path):
     pytest.importorskip("segment_anything", reason="segment-anything is not installed (pip install 'ns-plugins[sam]')")
     data = small_dataset(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "ns_plugins.contrastive_gc.sam_masks", "--data", str(data), "--sam-checkpoint",
-                           str(tmp_path / "none.pth")], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ns_plugins.contrastive_gc.sam_masks",
+            "--data",
+            str(data),
+            "--sam-checkpoint",
+            str(tmp_path / "none.pth"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {tmp_path / 'none.pth'}: SAM checkpoint not found")
 

@@ -27,7 +27,12 @@ NUM_POINTS = 500
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     return generate_dataset(
-        tmp_path_factory.mktemp("p") / "ds", seed=3, num_train=5, num_test=2, width=24, height=20,
+        tmp_path_factory.mktemp("p") / "ds",
+        seed=3,
+        num_train=5,
+        num_test=2,
+        width=24,
+        height=20,
         num_seed_points=NUM_POINTS,
     )
 
@@ -144,8 +149,19 @@ def _break(dataset: Path, what: str) -> str:
 
 @pytest.mark.parametrize(
     "what",
-    ["no_folder", "no_transforms", "bad_json", "no_frames", "missing_image", "corrupt_image",
-     "truncated_first_image", "missing_ply", "corrupt_ply", "unknown_split_file", "no_pose"],
+    [
+        "no_folder",
+        "no_transforms",
+        "bad_json",
+        "no_frames",
+        "missing_image",
+        "corrupt_image",
+        "truncated_first_image",
+        "missing_ply",
+        "corrupt_ply",
+        "unknown_split_file",
+        "no_pose",
+    ],
 )
 def test_bad_input_raises_data_error_naming_the_file(dataset, what):
     name = _break(dataset, what)

@@ -86,12 +86,23 @@ def test_textures_have_high_frequency_detail():
 
 def test_depth_matches_geometry():
     """Unprojected pixel-centre depths land on the surfaces the instance map names."""
-    sphere = Primitive("ball", "sphere", (0.1, -0.05, 0.3), (0.3, 0.3, 0.3), 0.0,
-                       Texture("checker", (0.8, 0.2, 0.2), (0.1, 0.1, 0.1), 6.0), FIRST_OBJECT_ID)
+    sphere = Primitive(
+        "ball",
+        "sphere",
+        (0.1, -0.05, 0.3),
+        (0.3, 0.3, 0.3),
+        0.0,
+        Texture("checker", (0.8, 0.2, 0.2), (0.1, 0.1, 0.1), 6.0),
+        FIRST_OBJECT_ID,
+    )
     scene = Scene(
-        seed=0, objects=(sphere,), ground=Ground(2.0, Texture("checker", (0.5,) * 3, (0.2,) * 3, 3.0)),
-        lighting=Lighting((0.3, 0.2, 0.93), 0.9, 0.3), sky=Sky((0.8,) * 3, (0.3, 0.4, 0.8)),
-        center=(0.0, 0.0, 0.3), radius=0.6,
+        seed=0,
+        objects=(sphere,),
+        ground=Ground(2.0, Texture("checker", (0.5,) * 3, (0.2,) * 3, 3.0)),
+        lighting=Lighting((0.3, 0.2, 0.93), 0.9, 0.3),
+        sky=Sky((0.8,) * 3, (0.3, 0.4, 0.8)),
+        center=(0.0, 0.0, 0.3),
+        radius=0.6,
     )
     c2w = look_at(np.array([1.5, -1.2, 1.0]), np.array([0.0, 0.0, 0.2]))
     fx, fy, cx, cy = pinhole_intrinsics(40, 30, 60.0)

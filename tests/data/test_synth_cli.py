@@ -29,8 +29,25 @@ def _read(path):
 
 def test_cli_writes_dataset(tmp_path, monkeypatch, capsys):
     out = tmp_path / "cli"
-    argv = ["ns-plugins-synth", "--out", str(out), "--seed", "2", "--num-train", "4", "--num-test", "2",
-            "--width", "24", "--height", "16", "--num-objects", "3", "--num-seed-points", "200"]
+    argv = [
+        "ns-plugins-synth",
+        "--out",
+        str(out),
+        "--seed",
+        "2",
+        "--num-train",
+        "4",
+        "--num-test",
+        "2",
+        "--width",
+        "24",
+        "--height",
+        "16",
+        "--num-objects",
+        "3",
+        "--num-seed-points",
+        "200",
+    ]
     monkeypatch.setattr(sys, "argv", argv)
     entrypoint()
     assert "wrote" in capsys.readouterr().out
@@ -78,7 +95,9 @@ class InvertTraining:
         rerender = ctx.render_camera(ctx.cameras[0])  # the renderer reproduces the clean view
         assert np.array_equal(rerender["rgb"], ctx.clean[0]["rgb"])
         return DegradationResult(
-            images=images, transforms={"inverted": True}, frames=frames,
+            images=images,
+            transforms={"inverted": True},
+            frames=frames,
             ground_truth={"draw": float(ctx.rng.uniform())},
         )
 
@@ -100,8 +119,10 @@ def test_runtime_degradation_changes_training_images_and_keeps_clean(tmp_path):
         if stem in train:
             assert np.abs(image - (255 - clean)).max() <= 1  # degraded, clean kept under gt/clean
             assert frame["segments_path"] == f"segments/{stem}.png"
-            assert np.array_equal(writer.read_uint16_png(out / frame["segments_path"]),
-                                  writer.read_uint16_png(out / "gt/instance" / f"{stem}.png"))
+            assert np.array_equal(
+                writer.read_uint16_png(out / frame["segments_path"]),
+                writer.read_uint16_png(out / "gt/instance" / f"{stem}.png"),
+            )
         else:
             assert np.array_equal(image, clean) and "segments_path" not in frame
     gt = json.loads((out / "gt/scene.json").read_text())["degradation"]

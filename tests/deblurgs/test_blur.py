@@ -26,9 +26,15 @@ def make_model(num_subframes: int = 5, init_noise: float = 0.0, background: str 
     rgb = (torch.rand(300, 3, generator=g) * 255).to(torch.uint8)
     config = DeblurGSModelConfig(
         trajectory=ExposureTrajectoryConfig(num_subframes=num_subframes, bezier_order=3, init_noise=init_noise),
-        background_color=background, run_steps=100, sh_degree=0, warmup_fraction=0.1, num_downscales=0,
+        background_color=background,
+        run_steps=100,
+        sh_degree=0,
+        warmup_fraction=0.1,
+        num_downscales=0,
     )
-    model = config.setup(scene_box=SceneBox(torch.tensor([[-1.0] * 3, [1.0] * 3])), num_train_data=2, metadata={}, seed_points=(xyz, rgb))
+    model = config.setup(
+        scene_box=SceneBox(torch.tensor([[-1.0] * 3, [1.0] * 3])), num_train_data=2, metadata={}, seed_points=(xyz, rgb)
+    )
     model.optimizers = {}
     model.step = 50  # after the warm-up
     model.train()
@@ -38,7 +44,16 @@ def make_model(num_subframes: int = 5, init_noise: float = 0.0, background: str 
 def make_camera(index: int = 1) -> Cameras:
     c2w = look_at(torch.tensor([0.3, -2.5, 1.0]), torch.zeros(3))[:3]
     f = SIZE * 0.9
-    return Cameras(camera_to_worlds=c2w[None], fx=f, fy=f, cx=SIZE / 2, cy=SIZE / 2, width=SIZE, height=SIZE, metadata={"cam_idx": index})
+    return Cameras(
+        camera_to_worlds=c2w[None],
+        fx=f,
+        fy=f,
+        cx=SIZE / 2,
+        cy=SIZE / 2,
+        width=SIZE,
+        height=SIZE,
+        metadata={"cam_idx": index},
+    )
 
 
 def test_tone_mapping_round_trip() -> None:
@@ -71,7 +86,9 @@ def test_blur_is_mean_of_separately_rendered_subframes_in_one_call() -> None:
             separate.append(torch.clamp(r.rgb + (1 - r.alpha) * background, 0, 1)[0])
     expected = to_display(torch.stack([to_linear(s) for s in separate]).mean(0))
     assert torch.allclose(outputs["rgb"].detach(), expected, atol=1e-4)
-    assert (outputs["subframes"][0] - outputs["subframes"][-1]).abs().max() > 0.05, "motion should change the sub-frames"
+    assert (outputs["subframes"][0] - outputs["subframes"][-1]).abs().max() > 0.05, (
+        "motion should change the sub-frames"
+    )
 
 
 def test_warmup_renders_one_mid_exposure_subframe() -> None:

@@ -15,14 +15,18 @@ from ns_plugins.deblurgs.dataparser import DeblurNerfDataParserConfig
 from ns_plugins.deblurgs.simulate import parse_options, path_poses
 
 
-def write_deblur_nerf(root: Path, n: int = 6, n_images: int | None = None, hold: int | None = 3, sharp: bool = True) -> Path:
+def write_deblur_nerf(
+    root: Path, n: int = 6, n_images: int | None = None, hold: int | None = 3, sharp: bool = True
+) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     poses = np.zeros((n, 17))
     for i in range(n):
         angle = 2 * np.pi * i / n
         rot = np.array([[0, 1, 0], [1, 0, 0], [0, 0, -1]], dtype=float)  # LLFF down/right/back
-        pose = np.concatenate([rot, np.array([[np.cos(angle)], [np.sin(angle)], [3.0]]), np.array([[16], [20], [18.0]])], 1)
+        pose = np.concatenate(
+            [rot, np.array([[np.cos(angle)], [np.sin(angle)], [3.0]]), np.array([[16], [20], [18.0]])], 1
+        )
         poses[i, :15] = pose.reshape(-1)
         poses[i, 15:] = [1.0, 10.0]
     np.save(root / "poses_bounds.npy", poses)
@@ -82,8 +86,15 @@ def test_path_is_centred_on_the_frame_pose() -> None:
 
 def test_motion_blur_degradation_writes_blurry_training_views(tmp_path: Path) -> None:
     out = generate_dataset(
-        tmp_path / "blur", seed=1, num_train=3, num_test=1, width=24, height=24, num_seed_points=200,
-        degradation="motion-blur", degradation_options={"num_subframes": 4, "rotation_deg": 6.0, "pose_noise_deg": 2.0},
+        tmp_path / "blur",
+        seed=1,
+        num_train=3,
+        num_test=1,
+        width=24,
+        height=24,
+        num_seed_points=200,
+        degradation="motion-blur",
+        degradation_options={"num_subframes": 4, "rotation_deg": 6.0, "pose_noise_deg": 2.0},
     )
     scene = json.loads((out / "gt/scene.json").read_text())
     paths = scene["degradation"]["paths"]
@@ -93,7 +104,10 @@ def test_motion_blur_degradation_writes_blurry_training_views(tmp_path: Path) ->
     sharp = np.asarray(Image.open(out / f"gt/clean/{stem}.png"), dtype=float)
     assert np.abs(blurry - sharp).mean() > 1.0
     test_stem = scene["test_stems"][0]
-    assert np.array_equal(np.asarray(Image.open(out / f"images/{test_stem}.png")), np.asarray(Image.open(out / f"gt/clean/{test_stem}.png")))
+    assert np.array_equal(
+        np.asarray(Image.open(out / f"images/{test_stem}.png")),
+        np.asarray(Image.open(out / f"gt/clean/{test_stem}.png")),
+    )
     frames = {Path(f["file_path"]).stem: f for f in json.loads((out / "transforms.json").read_text())["frames"]}
     noisy = np.asarray(frames[stem]["transform_matrix"])
     true = np.asarray(scene["degradation"]["true_poses"][stem])
@@ -103,12 +117,21 @@ def test_motion_blur_degradation_writes_blurry_training_views(tmp_path: Path) ->
 
 def test_sharp_fraction_leaves_that_share_of_training_views_sharp(tmp_path: Path) -> None:
     out = generate_dataset(
-        tmp_path / "blur", seed=2, num_train=4, num_test=1, width=16, height=16, num_seed_points=100,
-        degradation="motion-blur", degradation_options={"num_subframes": 3, "rotation_deg": 8.0, "sharp_fraction": 0.5},
+        tmp_path / "blur",
+        seed=2,
+        num_train=4,
+        num_test=1,
+        width=16,
+        height=16,
+        num_seed_points=100,
+        degradation="motion-blur",
+        degradation_options={"num_subframes": 3, "rotation_deg": 8.0, "sharp_fraction": 0.5},
     )
     scene = json.loads((out / "gt/scene.json").read_text())
     same = [
-        np.array_equal(np.asarray(Image.open(out / f"images/{s}.png")), np.asarray(Image.open(out / f"gt/clean/{s}.png")))
+        np.array_equal(
+            np.asarray(Image.open(out / f"images/{s}.png")), np.asarray(Image.open(out / f"gt/clean/{s}.png"))
+        )
         for s in scene["train_stems"]
     ]
     assert sum(same) == 2

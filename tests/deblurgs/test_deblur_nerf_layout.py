@@ -27,15 +27,21 @@ def look_at_c2w(eye: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def write_published_scene(
-    root: Path, n: int = 15, full_images: bool = False, colmap_suffix: str = ".jpg",
-    pose_shift: np.ndarray = np.zeros(3), pose_scale: float = 1.0,
+    root: Path,
+    n: int = 15,
+    full_images: bool = False,
+    colmap_suffix: str = ".jpg",
+    pose_shift: np.ndarray = np.zeros(3),
+    pose_scale: float = 1.0,
 ) -> dict:
     """A tiny scene in the published layout; poses_bounds.npy holds the COLMAP poses moved by
     pose_scale * x + pose_shift (a recentred copy). Returns the ground truth the tests check."""
     rng = np.random.default_rng(0)
     root.mkdir(parents=True)
     (root / "hold=7").touch()
-    colmap_c2w = [look_at_c2w(np.array([4 * np.cos(a), 4 * np.sin(a), 1.0]), np.zeros(3)) for a in np.linspace(0, 1.5, n)]
+    colmap_c2w = [
+        look_at_c2w(np.array([4 * np.cos(a), 4 * np.sin(a), 1.0]), np.zeros(3)) for a in np.linspace(0, 1.5, n)
+    ]
     points = rng.uniform(-1, 1, (60, 3))
     colours = rng.integers(0, 255, (60, 3), dtype=np.uint8)
     poses_bounds = np.zeros((n, 17))
@@ -53,16 +59,27 @@ def write_published_scene(
             Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(root / folder / f"{stem}.png")
     sparse = root / "sparse" / "0"
     sparse.mkdir(parents=True)
-    cameras = {1: colmap_utils.Camera(id=1, model="SIMPLE_PINHOLE", width=FULL_W, height=FULL_H, params=np.array([FOCAL, FULL_W / 2, FULL_H / 2]))}
+    cameras = {
+        1: colmap_utils.Camera(
+            id=1, model="SIMPLE_PINHOLE", width=FULL_W, height=FULL_H, params=np.array([FOCAL, FULL_W / 2, FULL_H / 2])
+        )
+    }
     images = {}
     for i, (stem, c2w) in enumerate(zip(stems, colmap_c2w)):
         w2c = np.linalg.inv(c2w)
         images[i + 1] = colmap_utils.Image(
-            id=i + 1, qvec=colmap_utils.rotmat2qvec(w2c[:3, :3]), tvec=w2c[:3, 3], camera_id=1, name=stem + colmap_suffix,
-            xys=np.zeros((0, 2)), point3D_ids=np.zeros(0, dtype=np.int64),
+            id=i + 1,
+            qvec=colmap_utils.rotmat2qvec(w2c[:3, :3]),
+            tvec=w2c[:3, 3],
+            camera_id=1,
+            name=stem + colmap_suffix,
+            xys=np.zeros((0, 2)),
+            point3D_ids=np.zeros(0, dtype=np.int64),
         )
     points3d = {
-        j + 1: colmap_utils.Point3D(id=j + 1, xyz=points[j], rgb=colours[j], error=0.5, image_ids=np.array([1]), point2D_idxs=np.array([0]))
+        j + 1: colmap_utils.Point3D(
+            id=j + 1, xyz=points[j], rgb=colours[j], error=0.5, image_ids=np.array([1]), point2D_idxs=np.array([0])
+        )
         for j in range(len(points))
     }
     colmap_utils.write_model(cameras, images, points3d, str(sparse), ext=".bin")
@@ -78,7 +95,9 @@ def pixels(xyz: torch.Tensor, c2w: torch.Tensor, fx: float, cx: float, cy: float
 
 @pytest.fixture()
 def scene(tmp_path: Path) -> dict:
-    return write_published_scene(tmp_path / "scene", full_images=True, pose_shift=np.array([0.5, -2.0, 0.3]), pose_scale=0.7)
+    return write_published_scene(
+        tmp_path / "scene", full_images=True, pose_shift=np.array([0.5, -2.0, 0.3]), pose_scale=0.7
+    )
 
 
 def test_hold_marker_images_4_and_scaled_intrinsics(scene: dict) -> None:
@@ -87,7 +106,9 @@ def test_hold_marker_images_4_and_scaled_intrinsics(scene: dict) -> None:
     assert [p.stem for p in test.image_filenames] == ["frame00000", "frame00007", "frame00014"]
     assert len(train.image_filenames) == 12 and all(p.parent.name == "images_4" for p in train.image_filenames)
     assert int(train.cameras.width[0]) == FULL_W // 4 and int(train.cameras.height[0]) == FULL_H // 4
-    assert float(train.cameras.fx[0]) == pytest.approx(FOCAL / 4) and float(train.cameras.cy[0]) == pytest.approx(FULL_H / 8)
+    assert float(train.cameras.fx[0]) == pytest.approx(FOCAL / 4) and float(train.cameras.cy[0]) == pytest.approx(
+        FULL_H / 8
+    )
 
 
 def test_missing_factor_folder_is_resized_from_full_size_images(scene: dict) -> None:
@@ -109,7 +130,13 @@ def test_seed_points_from_colmap_land_where_colmap_sees_them(scene: dict) -> Non
         c2w_cv = scene["colmap_c2w"][int(path.stem[-5:])]
         cam = (scene["points"] - c2w_cv[:3, 3]) @ c2w_cv[:3, :3]
         expected = FOCAL / 4 * cam[:, :2] / cam[:, 2:] + np.array([FULL_W / 8, FULL_H / 8])
-        got = pixels(xyz, out.cameras.camera_to_worlds[k], float(out.cameras.fx[k]), float(out.cameras.cx[k]), float(out.cameras.cy[k]))
+        got = pixels(
+            xyz,
+            out.cameras.camera_to_worlds[k],
+            float(out.cameras.fx[k]),
+            float(out.cameras.cx[k]),
+            float(out.cameras.cy[k]),
+        )
         assert np.abs(got.numpy() - expected).max() < 1e-2
 
 
@@ -150,8 +177,15 @@ def test_nerfstudio_colmap_parser_trains_deblurgs(tmp_path: Path) -> None:
     """``ns-train deblurgs-small ... colmap --colmap-path sparse/0 --downscale-factor 4`` on the same
     layout, when COLMAP's image names are the files' names (nerfstudio's parser matches them exactly)."""
     data = write_published_scene(tmp_path / "scene", colmap_suffix=".png")["root"]
-    run(*train_args("deblurgs-small", data, tmp_path / "out", "colmap", 3), "colmap", "--colmap-path", "sparse/0",
-        "--downscale-factor", 4, cwd=tmp_path)
+    run(
+        *train_args("deblurgs-small", data, tmp_path / "out", "colmap", 3),
+        "colmap",
+        "--colmap-path",
+        "sparse/0",
+        "--downscale-factor",
+        4,
+        cwd=tmp_path,
+    )
     assert list((tmp_path / "out").glob("colmap/*/t/nerfstudio_models/*.ckpt"))
 
 
@@ -167,14 +201,24 @@ def test_real_capture_reads_at_tiny_scale() -> None:
     assert xyz.shape[0] > 1000
     visible = [
         ((uv[:, 0] >= 0) & (uv[:, 0] < 80) & (uv[:, 1] >= 0) & (uv[:, 1] < 45)).float().mean()
-        for uv in (pixels(xyz, out.cameras.camera_to_worlds[i], float(out.cameras.fx[i]), 40.0, 22.5) for i in range(0, 38, 6))
+        for uv in (
+            pixels(xyz, out.cameras.camera_to_worlds[i], float(out.cameras.fx[i]), 40.0, 22.5) for i in range(0, 38, 6)
+        )
     ]
     assert float(torch.stack(visible).mean()) > 0.6  # COLMAP's points seen by the cameras they came from
 
 
 def test_ns_train_stops_with_one_line_on_a_missing_folder(tmp_path: Path) -> None:
     data = write_published_scene(tmp_path / "scene")["root"]
-    proc = run(*train_args("deblurgs-small", data, tmp_path / "out", "bad", 3), "deblur-nerf-data", "--downscale-factor", 2,
-               cwd=tmp_path, check=False)
+    proc = run(
+        *train_args("deblurgs-small", data, tmp_path / "out", "bad", 3),
+        "deblur-nerf-data",
+        "--downscale-factor",
+        2,
+        cwd=tmp_path,
+        check=False,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "images_2: folder asked for by --downscale-factor 2 is absent" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        "images_2: folder asked for by --downscale-factor 2 is absent" in proc.stderr and "Traceback" not in proc.stderr
+    )

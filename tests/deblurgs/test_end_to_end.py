@@ -20,11 +20,30 @@ SIZE = 32
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("deblurgs_e2e")
     data = generate_dataset(
-        root / "data", seed=5, num_train=8, num_test=2, width=SIZE, height=SIZE, num_seed_points=800,
-        degradation="motion-blur", degradation_options={"num_subframes": 8, "rotation_deg": 8.0},
+        root / "data",
+        seed=5,
+        num_train=8,
+        num_test=2,
+        width=SIZE,
+        height=SIZE,
+        num_seed_points=800,
+        degradation="motion-blur",
+        degradation_options={"num_subframes": 8, "rotation_deg": 8.0},
     )
-    run(*train_args("deblurgs-small", data, root / "outputs", "e2e", STEPS, "--pipeline.model.trajectory.num-subframes", 4,
-                    "--pipeline.pose-fit.steps", 10), cwd=root)
+    run(
+        *train_args(
+            "deblurgs-small",
+            data,
+            root / "outputs",
+            "e2e",
+            STEPS,
+            "--pipeline.model.trajectory.num-subframes",
+            4,
+            "--pipeline.pose-fit.steps",
+            10,
+        ),
+        cwd=root,
+    )
     config = next((root / "outputs").glob("e2e/*/t/config.yml"))
     return {"root": root, "data": data, "config": config}
 
@@ -45,14 +64,32 @@ def test_eval_reports_before_and_after_pose_fit(trained: dict) -> None:
 
 def test_render_writes_sharp_video(trained: dict) -> None:
     video = trained["root"] / "sharp.mp4"
-    run(ns("ns-render"), "interpolate", "--load-config", trained["config"], "--output-path", video,
-        "--interpolation-steps", 2, "--pose-source", "train", cwd=trained["root"])
+    run(
+        ns("ns-render"),
+        "interpolate",
+        "--load-config",
+        trained["config"],
+        "--output-path",
+        video,
+        "--interpolation-steps",
+        2,
+        "--pose-source",
+        "train",
+        cwd=trained["root"],
+    )
     assert video.stat().st_size > 1000
 
 
 def test_export_trajectories_tum(trained: dict) -> None:
     out = trained["root"] / "traj.tum"
-    run(ns("ns-deblurgs-export-trajectories"), "--load-config", trained["config"], "--output-path", out, cwd=trained["root"])
+    run(
+        ns("ns-deblurgs-export-trajectories"),
+        "--load-config",
+        trained["config"],
+        "--output-path",
+        out,
+        cwd=trained["root"],
+    )
     lines = [line.split() for line in out.read_text().splitlines() if not line.startswith("#")]
     assert len(lines) == 8 * 4 and all(len(row) == 8 for row in lines)
     timestamps = [float(row[0]) for row in lines]
@@ -67,7 +104,10 @@ def test_train_views_render_sharp_at_mid_exposure(trained: dict) -> None:
     pipeline, _ = load_trained_pipeline(trained["config"])
     blurry = blurry_input_metrics(trained["data"])["psnr"]
     sharp = train_view_metrics(pipeline, trained["data"])["psnr"]
-    assert sharp > blurry - 6.0, (blurry, sharp)  # a sanity floor: 120 steps on 8 views do not reach the blurry photos yet
+    assert sharp > blurry - 6.0, (
+        blurry,
+        sharp,
+    )  # a sanity floor: 120 steps on 8 views do not reach the blurry photos yet
 
 
 def test_pose_corrections_stay_zero_mean(trained: dict) -> None:
@@ -82,8 +122,19 @@ def test_pose_corrections_stay_zero_mean(trained: dict) -> None:
 
 
 def test_zero_subframe_preset_is_one_line_error(trained: dict) -> None:
-    proc = run(*train_args("deblurgs-small", trained["data"], trained["root"] / "bad", "bad", STEPS,
-                           "--pipeline.model.trajectory.num-subframes", 0), cwd=trained["root"], check=False)
+    proc = run(
+        *train_args(
+            "deblurgs-small",
+            trained["data"],
+            trained["root"] / "bad",
+            "bad",
+            STEPS,
+            "--pipeline.model.trajectory.num-subframes",
+            0,
+        ),
+        cwd=trained["root"],
+        check=False,
+    )
     assert proc.returncode != 0
     assert "num-subframes: must be at least 1" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr

@@ -20,10 +20,15 @@ def fake_pipeline(trajectory, c2w: torch.Tensor) -> SimpleNamespace:
     """What trajectory_rotation_error reads of a trained deblurgs pipeline."""
     idx = torch.arange(len(STEMS))
     model = SimpleNamespace(
-        trajectory=trajectory, num_train_data=len(STEMS), device="cpu", train_camera_to_worlds=c2w,
+        trajectory=trajectory,
+        num_train_data=len(STEMS),
+        device="cpu",
+        train_camera_to_worlds=c2w,
         sharp_train_poses=lambda: trajectory.mid_poses(c2w, idx),
     )
-    outputs = SimpleNamespace(image_filenames=[Path(f"images/{s}.png") for s in STEMS], dataparser_transform=torch.eye(4)[:3])
+    outputs = SimpleNamespace(
+        image_filenames=[Path(f"images/{s}.png") for s in STEMS], dataparser_transform=torch.eye(4)[:3]
+    )
     return SimpleNamespace(model=model, datamanager=SimpleNamespace(train_dataparser_outputs=outputs))
 
 
@@ -39,13 +44,17 @@ def write_ground_truth(root: Path, c2w: torch.Tensor, velocities: torch.Tensor) 
 
 def test_a_perfect_equal_weight_fit_scores_zero(tmp_path: Path) -> None:
     # true paths: rotation at constant speed, 8 degrees over the exposure
-    axes = torch.nn.functional.normalize(torch.randn(len(STEMS), 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64), dim=-1)
+    axes = torch.nn.functional.normalize(
+        torch.randn(len(STEMS), 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64), dim=-1
+    )
     velocities = torch.cat([torch.zeros_like(axes), 0.14 * axes], -1)
     c2w = random_c2w(len(STEMS)).double()
     write_ground_truth(tmp_path, c2w, velocities)
     # 5 equal-weight sub-frames at curve parameters 0..1 that sit at the true poses of times
     # (k + 0.5) / 5: the curve spans 0.8 of the path
-    config = ExposureTrajectoryConfig(mode="bezier", bezier_order=1, num_subframes=5, init_noise=0.0, learn_timestamps=False)
+    config = ExposureTrajectoryConfig(
+        mode="bezier", bezier_order=1, num_subframes=5, init_noise=0.0, learn_timestamps=False
+    )
     trajectory = config.setup(num_images=len(STEMS)).double()
     with torch.no_grad():
         trajectory.control[:, 0] = -0.4 * velocities
@@ -61,6 +70,8 @@ def test_laplacian_variance_falls_with_blur() -> None:
     from ns_plugins.deblurgs.evaluation import laplacian_variance
 
     sharp = torch.rand(40, 50, 3, generator=torch.Generator().manual_seed(0))
-    blurred = torch.nn.functional.avg_pool2d(sharp.permute(2, 0, 1)[None], 5, 1, 2, count_include_pad=False)[0].permute(1, 2, 0)
+    blurred = torch.nn.functional.avg_pool2d(sharp.permute(2, 0, 1)[None], 5, 1, 2, count_include_pad=False)[0].permute(
+        1, 2, 0
+    )
     assert laplacian_variance(torch.full((8, 8, 3), 0.5)) == 0.0
     assert laplacian_variance(blurred) < 0.2 * laplacian_variance(sharp)

@@ -8,7 +8,12 @@ import pytest
 import torch
 
 from ns_plugins.data.errors import DataError
-from ns_plugins.deblurgs.trajectory import ExposureTrajectoryConfig, bernstein_basis, cubic_bspline_basis, timestamps_from_logits
+from ns_plugins.deblurgs.trajectory import (
+    ExposureTrajectoryConfig,
+    bernstein_basis,
+    cubic_bspline_basis,
+    timestamps_from_logits,
+)
 from ns_plugins.splat.geometry import rotation_angle_deg, se3_exp, se3_log, so3_exp, so3_log
 
 
@@ -115,7 +120,11 @@ def test_mid_exposure_is_the_median_subframe():
 
 @pytest.mark.parametrize("mode", ["bezier", "linear", "cubic"])
 def test_fixed_mid_exposure_is_the_image_pose(mode: str) -> None:
-    traj = ExposureTrajectoryConfig(mode=mode, bezier_order=2, num_subframes=5, mid_exposure="fixed").setup(num_images=2).double()
+    traj = (
+        ExposureTrajectoryConfig(mode=mode, bezier_order=2, num_subframes=5, mid_exposure="fixed")
+        .setup(num_images=2)
+        .double()
+    )
     with torch.no_grad():
         traj.control.copy_(torch.randn_like(traj.control) * 0.1)
     c2w, idx = random_c2w(2), torch.tensor([0, 1])
@@ -126,7 +135,9 @@ def test_fixed_mid_exposure_is_the_image_pose(mode: str) -> None:
 
 
 def test_anchored_mid_exposure_is_the_pose_plus_its_correction() -> None:
-    traj = ExposureTrajectoryConfig(bezier_order=3, num_subframes=5, mid_exposure="anchored").setup(num_images=2).double()
+    traj = (
+        ExposureTrajectoryConfig(bezier_order=3, num_subframes=5, mid_exposure="anchored").setup(num_images=2).double()
+    )
     correction = torch.tensor([0.01, 0.0, -0.02, 0.03, -0.01, 0.02], dtype=torch.float64)
     with torch.no_grad():
         traj.control.copy_(torch.randn_like(traj.control) * 0.1)
@@ -141,7 +152,9 @@ def test_anchored_mid_exposure_is_the_pose_plus_its_correction() -> None:
 
 
 def test_zero_mean_correction_removes_a_common_rotation() -> None:
-    config = ExposureTrajectoryConfig(bezier_order=2, num_subframes=5, mid_exposure="anchored", zero_mean_correction=True)
+    config = ExposureTrajectoryConfig(
+        bezier_order=2, num_subframes=5, mid_exposure="anchored", zero_mean_correction=True
+    )
     traj = config.setup(num_images=3).double()
     common = torch.tensor([0.0, 0.0, 0.0, 0.02, 0.0, 0.0], dtype=torch.float64)
     own = torch.tensor([0.0, 0.01, 0.0, 0.0, 0.0, -0.01], dtype=torch.float64)
@@ -163,7 +176,9 @@ def test_zero_mean_correction_removes_a_common_rotation() -> None:
 
 def test_translation_scale_scales_only_the_curve_translation() -> None:
     plain = ExposureTrajectoryConfig(bezier_order=2, num_subframes=5).setup(num_images=2).double()
-    scaled = ExposureTrajectoryConfig(bezier_order=2, num_subframes=5, translation_scale=0.2).setup(num_images=2).double()
+    scaled = (
+        ExposureTrajectoryConfig(bezier_order=2, num_subframes=5, translation_scale=0.2).setup(num_images=2).double()
+    )
     with torch.no_grad():
         scaled.control.copy_(torch.randn_like(plain.control) * 0.1)
         plain.control.copy_(scaled.control)

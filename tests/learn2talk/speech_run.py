@@ -17,7 +17,18 @@ def tiny_speech_run(folder: Path) -> Tuple[Path, Path]:
     from ns_plugins.learn2talk.synth.talking_data import write_synthetic_dataset
     from ns_plugins.learn2talk.talking_head.train import preset, train_run
 
-    data = write_synthetic_dataset(Path(folder) / "speech_data", seed=0, num_speakers=1, train_per_speaker=2, test_per_speaker=1,
-                                   num_2d_speakers=1, per_2d_speaker=1, duration=(1.0, 1.2), resolution=MESH_RESOLUTION)
-    run = train_run(preset("tiny", data, Path(folder) / "speech_run", losses=("vertex",), steps=20, syncnet_steps=2), progress=False)
+    data = write_synthetic_dataset(
+        Path(folder) / "speech_data",
+        seed=0,
+        num_speakers=1,
+        train_per_speaker=2,
+        test_per_speaker=1,
+        num_2d_speakers=1,
+        per_2d_speaker=1,
+        duration=(1.0, 1.2),
+        resolution=MESH_RESOLUTION,
+    )
+    run = train_run(
+        preset("tiny", data, Path(folder) / "speech_run", losses=("vertex",), steps=20, syncnet_steps=2), progress=False
+    )
     return run, next((data / "test").glob("*.wav"))

@@ -77,7 +77,14 @@ def test_world_to_local_inverts_the_binding() -> None:
     points, parents = sample_on_faces(mesh.template, mesh.faces, 3, gen)
     local = world_to_local(points, parents, mesh.template, mesh.faces)
     assert local[:, 2].abs().max() < 1e-4  # sampled on the faces: in the triangle plane
-    back, _, _ = bind_gaussians(local, torch.zeros_like(local), torch.tensor([1.0, 0, 0, 0]).expand(len(local), 4), parents, mesh.template, mesh.faces)
+    back, _, _ = bind_gaussians(
+        local,
+        torch.zeros_like(local),
+        torch.tensor([1.0, 0, 0, 0]).expand(len(local), 4),
+        parents,
+        mesh.template,
+        mesh.faces,
+    )
     assert torch.allclose(back, points, atol=1e-5)
 
 
@@ -103,11 +110,15 @@ def test_densification_keeps_each_childs_parent_triangle() -> None:
     assert torch.equal(params["binding"][40:, 0].long(), parents[:5])
     sel = torch.zeros(45, dtype=torch.bool)
     sel[10:20] = True
-    before, _, _ = bind_gaussians(params["means"], params["scales"], params["quats"], params["binding"][:, 0].long(), mesh.template, mesh.faces)
+    before, _, _ = bind_gaussians(
+        params["means"], params["scales"], params["quats"], params["binding"][:, 0].long(), mesh.template, mesh.faces
+    )
     split(params, optimizers, state, sel)
     ids = params["binding"][:, 0].long()
     assert len(ids) == 55
     assert torch.equal(ids[-20:], parents[10:20].repeat(2))  # children of 10..19, twice
-    after, log_scales, _ = bind_gaussians(params["means"], params["scales"], params["quats"], ids, mesh.template, mesh.faces)
+    after, log_scales, _ = bind_gaussians(
+        params["means"], params["scales"], params["quats"], ids, mesh.template, mesh.faces
+    )
     world_sigma = torch.exp(log_scales[-20:]).max(-1).values * 1.6  # splitting divides scales by 1.6
     assert ((after[-20:] - before[10:20].repeat(2, 1)).norm(dim=-1) < 6 * world_sigma).all()

@@ -26,7 +26,16 @@ from ns_plugins.splat.geometry import look_at
 @pytest.fixture(scope="module")
 def capture(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("avatar_data") / "data"
-    return generate_avatar_dataset(out, num_train_frames=3, num_test_frames=2, num_cameras=2, width=24, height=24, mesh_resolution=12, supersample=2)
+    return generate_avatar_dataset(
+        out,
+        num_train_frames=3,
+        num_test_frames=2,
+        num_cameras=2,
+        width=24,
+        height=24,
+        mesh_resolution=12,
+        supersample=2,
+    )
 
 
 def parse(data: Path, split: str = "train"):
@@ -35,7 +44,9 @@ def parse(data: Path, split: str = "train"):
 
 def test_rasterizer_covers_a_square_exactly() -> None:
     """A camera-facing square (two triangles) covers exactly the pixels whose centres it contains."""
-    camera = PinholeCamera(look_at(np.array([0.0, 0.0, 2.0]), np.zeros(3), up=np.array([0.0, 1.0, 0.0])), 10.0, 10.0, 8.0, 8.0, 16, 16)
+    camera = PinholeCamera(
+        look_at(np.array([0.0, 0.0, 2.0]), np.zeros(3), up=np.array([0.0, 1.0, 0.0])), 10.0, 10.0, 8.0, 8.0, 16, 16
+    )
     verts = torch.tensor([[-0.6, -0.6, 0.0], [0.6, -0.6, 0.0], [0.6, 0.6, 0.0], [-0.6, 0.6, 0.0]])
     faces = torch.tensor([[0, 1, 2], [0, 2, 3]])
     rgba = render_head(verts, faces, torch.tensor([[1.0, 0.0, 0.0]]).expand(4, 3), camera, supersample=1)
@@ -128,14 +139,32 @@ def test_head_offsets_move_each_instants_mesh(tmp_path: Path) -> None:
     from ns_plugins.learn2talk.synth.head_mesh import deform, make_head_mesh
 
     offsets = [[0.0, 0.0, 0.0], [0.3, -0.1, 0.0]]
-    data = generate_avatar_dataset(tmp_path / "data", num_train_frames=1, num_test_frames=1, num_cameras=1, width=16, height=16,
-                                   mesh_resolution=12, supersample=1, head_offsets=offsets)
+    data = generate_avatar_dataset(
+        tmp_path / "data",
+        num_train_frames=1,
+        num_test_frames=1,
+        num_cameras=1,
+        width=16,
+        height=16,
+        mesh_resolution=12,
+        supersample=1,
+        head_offsets=offsets,
+    )
     mesh = make_head_mesh(12)
     talking = deform(mesh, talking_coefficients(mesh, 1, 1000))[0].numpy()  # the held-out instant (seed + 1000)
     assert np.allclose(np.load(data / "vertices" / "frame_00001.npy"), talking + np.array(offsets[1]), atol=1e-6)
     with pytest.raises(ValueError, match=r"head_offsets must be \[2, 3\]"):
-        generate_avatar_dataset(tmp_path / "other", num_train_frames=1, num_test_frames=1, num_cameras=1, width=16, height=16,
-                                mesh_resolution=12, supersample=1, head_offsets=offsets[:1])
+        generate_avatar_dataset(
+            tmp_path / "other",
+            num_train_frames=1,
+            num_test_frames=1,
+            num_cameras=1,
+            width=16,
+            height=16,
+            mesh_resolution=12,
+            supersample=1,
+            head_offsets=offsets[:1],
+        )
 
 
 def test_animation_vertex_sequence_is_checked(tmp_path: Path) -> None:

@@ -18,8 +18,20 @@ STEPS = 60
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("avatar_e2e")
-    data = generate_avatar_dataset(root / "data", num_train_frames=3, num_test_frames=2, num_cameras=3, width=32, height=32, mesh_resolution=16, supersample=2)
-    run(*train_args("learn2talk-small", data, root / "outputs", "e2e", STEPS, "--steps-per-eval-all-images", 100000), cwd=root)
+    data = generate_avatar_dataset(
+        root / "data",
+        num_train_frames=3,
+        num_test_frames=2,
+        num_cameras=3,
+        width=32,
+        height=32,
+        mesh_resolution=16,
+        supersample=2,
+    )
+    run(
+        *train_args("learn2talk-small", data, root / "outputs", "e2e", STEPS, "--steps-per-eval-all-images", 100000),
+        cwd=root,
+    )
     return {"root": root, "data": data, "config": next((root / "outputs").glob("e2e/*/t/config.yml"))}
 
 
@@ -54,9 +66,13 @@ def test_animate_writes_video_with_audio(trained: dict) -> None:
     np.save(root / "talk.npy", sequence)
     t = torch.arange(16000 * len(sequence) // 25) / 16000.0
     write_wav(root / "speech.wav", 0.3 * torch.sin(2 * torch.pi * 220.0 * t), 16000)
-    result = animate_avatar(trained["config"], root / "speech.wav", root / "talk.mp4", vertices=root / "talk.npy", width=64)
+    result = animate_avatar(
+        trained["config"], root / "speech.wav", root / "talk.mp4", vertices=root / "talk.npy", width=64
+    )
     assert result["frames"] == len(sequence) and result["render_fps"] > 0
-    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(root / "talk.mp4")], capture_output=True, text=True).stderr
+    probe = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(root / "talk.mp4")], capture_output=True, text=True
+    ).stderr
     assert "Video: h264" in probe and "64x64" in probe and "Audio: aac" in probe
     frames = list(imageio_ffmpeg.read_frames(str(root / "talk.mp4")))[1:]
     assert len(frames) == len(sequence)

@@ -90,7 +90,10 @@ def test_animate_button_reports_errors_in_the_panel(speech: tuple, tmp_path: Pat
     model, controls = controlled(torch.zeros(5, 3), torch.zeros(1, 5, 3))
     controls.speech_audio.value, controls.speech_network.value = str(wav), str(tmp_path)
     controls._on_animate(controls.speech_run_button)
-    assert controls.speech_status.value == f"error: {tmp_path}: not an ns-l2t run (no run.json): train one with ns-l2t train --output RUN"
+    assert (
+        controls.speech_status.value
+        == f"error: {tmp_path}: not an ns-l2t run (no run.json): train one with ns-l2t train --output RUN"
+    )
     controls.speech_network.value = str(run)  # a run for the 482-vertex head, an avatar of 5 vertices
     controls._on_animate(controls.speech_run_button)
     assert "predicts 482 vertices but the avatar's template has 5" in controls.speech_status.value

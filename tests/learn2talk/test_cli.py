@@ -12,10 +12,28 @@ from ns_plugins.learn2talk.talking_head.train import PRESETS, TrainConfig, check
 
 
 def test_train_parses_the_config_itself() -> None:
-    cfg = parse(["train", "--data", "d", "--output", "o", "--preset", "tiny", "--steps", "7", "--losses", "vertex,sync", "teacher"])
+    cfg = parse(
+        [
+            "train",
+            "--data",
+            "d",
+            "--output",
+            "o",
+            "--preset",
+            "tiny",
+            "--steps",
+            "7",
+            "--losses",
+            "vertex,sync",
+            "teacher",
+        ]
+    )
     assert isinstance(cfg, TrainConfig) and (cfg.data, cfg.output) == (Path("d"), Path("o"))
     assert cfg.steps == 7  # given: used, although the preset says otherwise
-    assert (cfg.d_model, cfg.syncnet_steps) == (PRESETS["tiny"].d_model, PRESETS["tiny"].syncnet_steps)  # not given: the preset's
+    assert (cfg.d_model, cfg.syncnet_steps) == (
+        PRESETS["tiny"].d_model,
+        PRESETS["tiny"].syncnet_steps,
+    )  # not given: the preset's
     assert cfg.loss_names == ("vertex", "sync", "teacher")
     assert cfg.weights == {"vertex": 1.0, "velocity": 0.0, "sync": 1e-4, "teacher": 1e-5}
     default = parse(["train", "--data", "d", "--output", "o", "--weight-sync", "0.5"])

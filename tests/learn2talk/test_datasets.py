@@ -80,7 +80,9 @@ def test_biwi_and_vocaset_layouts(tmp_path):
     subj = "FaceTalk_170809_00138_TA"  # a test speaker
     np.save(voca / "data_verts.npy", np.random.rand(60, V, 3).astype(np.float32))
     with open(voca / "raw_audio_fixed.pkl", "wb") as f:
-        pickle.dump({subj: {"sentence01": {"audio": np.random.randn(22000).astype(np.float32) * 0.1, "sample_rate": 22000}}}, f)
+        pickle.dump(
+            {subj: {"sentence01": {"audio": np.random.randn(22000).astype(np.float32) * 0.1, "sample_rate": 22000}}}, f
+        )
     with open(voca / "templates.pkl", "wb") as f:
         pickle.dump({subj: np.zeros((V, 3))}, f)
     with open(voca / "subj_seq_to_idx.pkl", "wb") as f:

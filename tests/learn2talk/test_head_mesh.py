@@ -49,7 +49,7 @@ def test_sounds_drive_distinct_mouth_shapes():
         wave, coeffs = synthesize([("_", 0.2), (unit, 0.3), ("_", 0.2)], speaker, 25, 16000, rng)
         assert coeffs.shape == (17, len(BASIS_NAMES)) and wave.shape == (11200,)
         shapes[unit] = coeffs[11]  # late in the unit: the mouth has reached its target
-        assert coeffs[0, : 4].abs().max() < 0.05  # rest in the leading silence
+        assert coeffs[0, :4].abs().max() < 0.05  # rest in the leading silence
     assert shapes["a"][k["jaw_open"]] > 2 * shapes["i"][k["jaw_open"]]
     assert shapes["i"][k["lip_spread"]] > shapes["u"][k["lip_spread"]] + 0.5
     assert shapes["u"][k["lip_round"]] > 0.5 > shapes["a"][k["lip_round"]]

@@ -25,7 +25,7 @@ def test_masks():
     assert b.shape == (4, 12, 12)
     assert torch.isinf(b[:, 3, 4]).all() and (b[:, 4, 3] == 0).all()
     assert (b[:, 11, 0] < b[:, 11, 6]).all() and (b[:, 11, 6] < b[:, 11, 11]).all()
-    assert (b[0, 11, 0] < b[3, 11, 0])  # steeper slope on the first head
+    assert b[0, 11, 0] < b[3, 11, 0]  # steeper slope on the first head
     pe = periodic_positional_encoding(15, 16, 5)
     assert torch.allclose(pe[0], pe[5]) and torch.allclose(pe[3], pe[13]) and not torch.allclose(pe[0], pe[1])
 
@@ -49,17 +49,19 @@ def test_causal_in_audio_and_motion():
     base = model.predict(feats, style, 12)
     t = 6
     changed = feats.clone()
-    changed[:, 2 * (t + 1):] = torch.randn_like(changed[:, 2 * (t + 1):]) * 3
+    changed[:, 2 * (t + 1) :] = torch.randn_like(changed[:, 2 * (t + 1) :]) * 3
     after = model.predict(changed, style, 12)
     assert torch.allclose(base[:, : t + 1], after[:, : t + 1], atol=1e-6)  # frames <= t do not see audio after t
-    assert (base[:, t + 1:] - after[:, t + 1:]).abs().max() > 1e-3  # ... and later frames do
+    assert (base[:, t + 1 :] - after[:, t + 1 :]).abs().max() > 1e-3  # ... and later frames do
     # teacher-forced: changing the motion input of frame t+1 (frame t's offsets) leaves frames <= t alone
     prev = torch.randn(1, 12, 150)
     a = model(feats, prev, style)
     prev2 = prev.clone()
-    prev2[:, t + 1:] += 1.0
+    prev2[:, t + 1 :] += 1.0
     b = model(feats, prev2, style)
-    assert torch.allclose(a[:, : t + 1], b[:, : t + 1], atol=1e-6) and (a[:, t + 1:] - b[:, t + 1:]).abs().max() > 1e-4
+    assert (
+        torch.allclose(a[:, : t + 1], b[:, : t + 1], atol=1e-6) and (a[:, t + 1 :] - b[:, t + 1 :]).abs().max() > 1e-4
+    )
     # the speaker style matters
     assert (model.predict(feats, torch.eye(3)[1:2], 12) - base).abs().max() > 1e-4
 

@@ -16,7 +16,9 @@ SPEECH = Path("/work/shared/data/speech")
 RECORDING = SPEECH / "cheetah_test_en.wav"
 
 
-@pytest.mark.skipif(not RECORDING.is_file(), reason=f"no real speech recording at {RECORDING} (shared test data absent)")
+@pytest.mark.skipif(
+    not RECORDING.is_file(), reason=f"no real speech recording at {RECORDING} (shared test data absent)"
+)
 def test_real_recording_animates_a_mesh_video(tmp_path: Path) -> None:
     from ns_plugins.learn2talk.talking_head.video import probe_streams
 

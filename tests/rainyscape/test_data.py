@@ -12,7 +12,12 @@ from PIL import Image
 
 from ns_plugins.data.errors import DataError
 from ns_plugins.data.synth_cli import generate_dataset
-from ns_plugins.rainyscape.datamanager import IMAGE_SIZE_KEY, RainyDatamanagerConfig, check_frame_count, check_rainy_images
+from ns_plugins.rainyscape.datamanager import (
+    IMAGE_SIZE_KEY,
+    RainyDatamanagerConfig,
+    check_frame_count,
+    check_rainy_images,
+)
 from ns_plugins.rainyscape.evaluation import load_rgb
 from ns_plugins.rainyscape.simulate import parse_options
 
@@ -28,17 +33,39 @@ def test_rain_degradation_writes_rainy_train_clean_test_and_ground_truth(rainy_d
         assert float(((rainy - (clean + rain).clamp(0, 1)).abs()).max()) <= 2.5 / 255  # ... additively (8-bit rounding)
         assert abs(info["view_angles_deg"][stem] - 100.0) < 10.0
     for stem in scene["test_stems"]:
-        assert np.array_equal(np.asarray(Image.open(rainy_dataset / f"images/{stem}.png")), np.asarray(Image.open(rainy_dataset / f"gt/clean/{stem}.png")))
+        assert np.array_equal(
+            np.asarray(Image.open(rainy_dataset / f"images/{stem}.png")),
+            np.asarray(Image.open(rainy_dataset / f"gt/clean/{stem}.png")),
+        )
         assert not (rainy_dataset / f"gt/rain/{stem}.png").exists()
 
 
 @pytest.mark.parametrize("blend", ["additive", "screen", "mixed"])
 def test_each_blend_mode(blend: str, tmp_path: Path) -> None:
     """Short streaks at a set density, each blend as documented: the rainy image from gt/clean and the streak layer."""
-    options = {"blend": blend, "angle_deg": 60.0, "length_px_min": 3, "length_px_max": 12, "width_max": 2.5, "density": 0.2,
-               "intensity": 0.4, "intensity_max": 0.9, "streak_jitter_deg": 10.0, "dark_fraction": 0.5}
-    data = generate_dataset(tmp_path / blend, seed=1, num_train=3, num_test=1, width=40, height=28, num_seed_points=50,
-                            degradation="rain", degradation_options=options)
+    options = {
+        "blend": blend,
+        "angle_deg": 60.0,
+        "length_px_min": 3,
+        "length_px_max": 12,
+        "width_max": 2.5,
+        "density": 0.2,
+        "intensity": 0.4,
+        "intensity_max": 0.9,
+        "streak_jitter_deg": 10.0,
+        "dark_fraction": 0.5,
+    }
+    data = generate_dataset(
+        tmp_path / blend,
+        seed=1,
+        num_train=3,
+        num_test=1,
+        width=40,
+        height=28,
+        num_seed_points=50,
+        degradation="rain",
+        degradation_options=options,
+    )
     info = json.loads((data / "gt/scene.json").read_text())
     stems = info["train_stems"]
     assert 0.12 < info["degradation"]["coverage"] < 0.3  # ~ the density asked for

@@ -18,7 +18,12 @@ STEPS = 60
 @pytest.fixture(scope="module")
 def trained(rainy_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("rainyscape_e2e")
-    run(*train_args("rainyscape-small", rainy_dataset, root / "outputs", "e2e", STEPS, "--steps-per-eval-all-images", 100000), cwd=root)
+    run(
+        *train_args(
+            "rainyscape-small", rainy_dataset, root / "outputs", "e2e", STEPS, "--steps-per-eval-all-images", 100000
+        ),
+        cwd=root,
+    )
     return {"root": root, "data": rainy_dataset, "config": next((root / "outputs").glob("e2e/*/t/config.yml"))}
 
 
@@ -46,7 +51,9 @@ def test_render_writes_clean_video(trained: dict, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setenv("PATH", venv_env()["PATH"])
     video = trained["root"] / "clean.mp4"
-    RenderInterpolated(load_config=trained["config"], output_path=video, interpolation_steps=2, pose_source="train").main()
+    RenderInterpolated(
+        load_config=trained["config"], output_path=video, interpolation_steps=2, pose_source="train"
+    ).main()
     assert video.stat().st_size > 1000
 
 

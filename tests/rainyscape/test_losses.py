@@ -23,7 +23,9 @@ def smooth_clean(size: int = SIZE) -> torch.Tensor:
 
 def streaks(angle_deg: float, seed: int = 0, size: int = SIZE) -> torch.Tensor:
     """A synthetic rain layer [H, W, 3] with streaks at angle_deg (no per-view jitter; brightening only)."""
-    layer, _ = sample_view_rain(np.random.default_rng(seed), size, size, math.radians(angle_deg), RainOptions(jitter_deg=0.0))
+    layer, _ = sample_view_rain(
+        np.random.default_rng(seed), size, size, math.radians(angle_deg), RainOptions(jitter_deg=0.0)
+    )
     return torch.tensor(layer, dtype=torch.float32)[..., None].repeat(1, 1, 3)
 
 

@@ -47,8 +47,24 @@ def test_generator_size_caps_the_long_side() -> None:
 
 def test_camera_code_is_resolution_free() -> None:
     c2w = torch.eye(4)[:3][None]
-    full = camera_code(c2w, torch.tensor([100.0]), torch.tensor([100.0]), torch.tensor([64.0]), torch.tensor([48.0]), torch.tensor([128]), torch.tensor([96]))
-    half = camera_code(c2w, torch.tensor([50.0]), torch.tensor([50.0]), torch.tensor([32.0]), torch.tensor([24.0]), torch.tensor([64]), torch.tensor([48]))
+    full = camera_code(
+        c2w,
+        torch.tensor([100.0]),
+        torch.tensor([100.0]),
+        torch.tensor([64.0]),
+        torch.tensor([48.0]),
+        torch.tensor([128]),
+        torch.tensor([96]),
+    )
+    half = camera_code(
+        c2w,
+        torch.tensor([50.0]),
+        torch.tensor([50.0]),
+        torch.tensor([32.0]),
+        torch.tensor([24.0]),
+        torch.tensor([64]),
+        torch.tensor([48]),
+    )
     assert full.shape == (1, 16) and torch.allclose(full, half)
 
 

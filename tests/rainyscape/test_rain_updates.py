@@ -22,10 +22,19 @@ def make_model(rain_updates: int):
     rgb = (torch.rand(50, 3) * 255).to(torch.uint8)
     config = RainyScapeModelConfig(
         predictor=RainPredictorConfig(latent_size=16, state_size=8, state_features=16, rain_features=2),
-        run_steps=100, rain_updates=rain_updates, langevin_steps=0, num_downscales=0, sh_degree=0,
+        run_steps=100,
+        rain_updates=rain_updates,
+        langevin_steps=0,
+        num_downscales=0,
+        sh_degree=0,
     )
     metadata = {IMAGE_SIZE_KEY: (SIZE, SIZE), CAMERA_CODES_KEY: torch.randn(3, 16)}
-    model = config.setup(scene_box=SceneBox(torch.tensor([[-1.0] * 3, [1.0] * 3])), num_train_data=3, metadata=metadata, seed_points=(xyz, rgb))
+    model = config.setup(
+        scene_box=SceneBox(torch.tensor([[-1.0] * 3, [1.0] * 3])),
+        num_train_data=3,
+        metadata=metadata,
+        seed_points=(xyz, rgb),
+    )
     model.train()
     return model
 
@@ -45,7 +54,9 @@ def view_loss(model, view: int, rainy: torch.Tensor, clean: torch.Tensor) -> flo
 def test_after_step_callback_fits_the_view_rain_with_the_trainer_optimizers() -> None:
     model = make_model(rain_updates=9)
     optimizers = rain_optimizers(model)
-    callbacks = model.get_training_callbacks(TrainingCallbackAttributes(optimizers=optimizers, grad_scaler=None, pipeline=None, trainer=None))
+    callbacks = model.get_training_callbacks(
+        TrainingCallbackAttributes(optimizers=optimizers, grad_scaler=None, pipeline=None, trainer=None)
+    )
     after = [c for c in callbacks if c.func == model.after_train_step]
     assert len(after) == 1 and after[0].where_to_run == [TrainingCallbackLocation.AFTER_TRAIN_ITERATION]
     clean = torch.rand(SIZE, SIZE, 3) * 0.5
@@ -78,7 +89,16 @@ def test_view_reaches_the_loss_through_the_outputs() -> None:
     model.step = 50  # stage 2
     c2w = torch.eye(4)[:3].clone()
     c2w[2, 3] = 3.0  # looking at the seed points down -z
-    camera = Cameras(camera_to_worlds=c2w[None], fx=14.0, fy=14.0, cx=SIZE / 2, cy=SIZE / 2, width=SIZE, height=SIZE, metadata={"cam_idx": 2})
+    camera = Cameras(
+        camera_to_worlds=c2w[None],
+        fx=14.0,
+        fy=14.0,
+        cx=SIZE / 2,
+        cy=SIZE / 2,
+        width=SIZE,
+        height=SIZE,
+        metadata={"cam_idx": 2},
+    )
     outputs = model(camera)
     assert outputs[RAIN_VIEW_KEY].tolist() == [2]
     batch = {"image": torch.rand(SIZE, SIZE, 3)}

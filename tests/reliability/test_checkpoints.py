@@ -25,7 +25,13 @@ from ns_plugins.splat.trainer_config import PortableTrainerConfig
 
 
 def state(step: int) -> dict:
-    return {"step": step, "pipeline": {"w": torch.full((3,), float(step))}, "optimizers": {}, "schedulers": {}, "scalers": {}}
+    return {
+        "step": step,
+        "pipeline": {"w": torch.full((3,), float(step))},
+        "optimizers": {},
+        "schedulers": {},
+        "scalers": {},
+    }
 
 
 def test_atomic_write_leaves_no_temp_file(tmp_path: Path) -> None:

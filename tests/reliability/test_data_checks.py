@@ -106,8 +106,20 @@ def test_ns_train_16bit_is_one_line_and_exit_2(scene: Path, tmp_path: Path) -> N
     path = frame_path(scene, 1)
     save_16bit_grey(path)
     proc = subprocess.run(
-        [ns("ns-train"), "splatfacto-portable", "--data", str(scene), "--vis", "tensorboard", "--output-dir", str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=tmp_path, check=False,
+        [
+            ns("ns-train"),
+            "splatfacto-portable",
+            "--data",
+            str(scene),
+            "--vis",
+            "tensorboard",
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert proc.returncode == EXIT_STATUS
     assert "Traceback" not in proc.stderr
@@ -117,8 +129,20 @@ def test_ns_train_16bit_is_one_line_and_exit_2(scene: Path, tmp_path: Path) -> N
 def test_missing_data_path_stops_before_the_config_dump(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     proc = subprocess.run(
-        [ns("ns-train"), "splatfacto-portable", "--data", str(missing), "--vis", "tensorboard", "--output-dir", str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=tmp_path, check=False,
+        [
+            ns("ns-train"),
+            "splatfacto-portable",
+            "--data",
+            str(missing),
+            "--vis",
+            "tensorboard",
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert proc.returncode == EXIT_STATUS
     assert proc.stderr.strip().splitlines()[-1] == f"error: {missing}: data path (--data) does not exist"

@@ -78,7 +78,8 @@ def train_three_runs(root: Path, data: Path, out: Path) -> dict:
     keep = ("--save-only-latest-checkpoint", "False")
     kill_after_first_checkpoint(
         [*train_args(METHOD, data, out, "killed", STEPS), "--steps-per-save", SAVE_AT, *keep],
-        root, ckpt_dir / f"step-{SAVE_AT:09d}.ckpt",
+        root,
+        ckpt_dir / f"step-{SAVE_AT:09d}.ckpt",
     )
     killed_psnr = heldout_psnr(killed)  # the step-SAVE_AT checkpoint, the only one written
     # a kill mid-save of the next checkpoint, as an in-place writer leaves it: half a file
@@ -88,7 +89,10 @@ def train_three_runs(root: Path, data: Path, out: Path) -> dict:
 
     resumed = run(*train_args(METHOD, data, out, "resumed", STEPS, "--load-dir", ckpt_dir), cwd=root)
     return {
-        "out": out, "killed": killed, "partial": partial, "killed_psnr": killed_psnr,
+        "out": out,
+        "killed": killed,
+        "partial": partial,
+        "killed_psnr": killed_psnr,
         "resumed_log": resumed.stdout + resumed.stderr,
     }
 

@@ -19,11 +19,13 @@ from torch import Tensor
 def quat_to_rotmat(q: Tensor) -> Tensor:
     """wxyz quaternion (any norm) [4] -> rotation [3, 3]."""
     w, x, y, z = q / q.norm()
-    return torch.stack([
-        torch.stack([1 - 2 * y * y - 2 * z * z, 2 * x * y - 2 * w * z, 2 * x * z + 2 * w * y]),
-        torch.stack([2 * x * y + 2 * w * z, 1 - 2 * x * x - 2 * z * z, 2 * y * z - 2 * w * x]),
-        torch.stack([2 * x * z - 2 * w * y, 2 * y * z + 2 * w * x, 1 - 2 * x * x - 2 * y * y]),
-    ])
+    return torch.stack(
+        [
+            torch.stack([1 - 2 * y * y - 2 * z * z, 2 * x * y - 2 * w * z, 2 * x * z + 2 * w * y]),
+            torch.stack([2 * x * y + 2 * w * z, 1 - 2 * x * x - 2 * z * z, 2 * y * z - 2 * w * x]),
+            torch.stack([2 * x * z - 2 * w * y, 2 * y * z + 2 * w * x, 1 - 2 * x * x - 2 * y * y]),
+        ]
+    )
 
 
 def sh_basis(degree: int, d: Tensor) -> Tensor:
@@ -35,16 +37,26 @@ def sh_basis(degree: int, d: Tensor) -> Tensor:
     if degree >= 2:
         z2 = z * z
         fc1, fs1 = x * x - y * y, 2 * x * y
-        out += [0.5462742152960395 * fs1, -1.092548430592079 * z * y,
-                0.9461746957575601 * z2 - 0.3153915652525201, -1.092548430592079 * z * x,
-                0.5462742152960395 * fc1]
+        out += [
+            0.5462742152960395 * fs1,
+            -1.092548430592079 * z * y,
+            0.9461746957575601 * z2 - 0.3153915652525201,
+            -1.092548430592079 * z * x,
+            0.5462742152960395 * fc1,
+        ]
     if degree >= 3:
         fc2, fs2 = x * fc1 - y * fs1, x * fs1 + y * fc1
         tc = -2.285228997322329 * z2 + 0.4570457994644658
         tb = 1.445305721320277 * z
-        out += [-0.5900435899266435 * fs2, tb * fs1, tc * y,
-                z * (1.865881662950577 * z2 - 1.119528997770346), tc * x, tb * fc1,
-                -0.5900435899266435 * fc2]
+        out += [
+            -0.5900435899266435 * fs2,
+            tb * fs1,
+            tc * y,
+            z * (1.865881662950577 * z2 - 1.119528997770346),
+            tc * x,
+            tb * fc1,
+            -0.5900435899266435 * fc2,
+        ]
     return torch.stack(out)
 
 
@@ -64,10 +76,12 @@ def project_one(mean, cov3, viewmat, K, W, H, eps2d, near, far, radius_clip):
     u = torch.clamp(x / z, -limx_neg, limx_pos)
     v = torch.clamp(y / z, -limy_neg, limy_pos)
     zero = torch.zeros((), dtype=mean.dtype)
-    J = torch.stack([
-        torch.stack([fx / z, zero, -fx * u / z]),
-        torch.stack([zero, fy / z, -fy * v / z]),
-    ])
+    J = torch.stack(
+        [
+            torch.stack([fx / z, zero, -fx * u / z]),
+            torch.stack([zero, fy / z, -fy * v / z]),
+        ]
+    )
     cov2 = J @ cov_c @ J.T
     det0 = torch.det(cov2)
     cov2 = cov2 + eps2d * torch.eye(2, dtype=mean.dtype)
@@ -89,9 +103,26 @@ def project_one(mean, cov3, viewmat, K, W, H, eps2d, near, far, radius_clip):
 
 
 def render(
-    means, quats, scales, opacities, colors, viewmats, Ks, W, H, *, near_plane=0.01, far_plane=1e10,
-    radius_clip=0.0, eps2d=0.3, sh_degree: Optional[int] = None, backgrounds: Optional[Tensor] = None,
-    render_mode="RGB", rasterize_mode="classic", tile_size=16, covars=None,
+    means,
+    quats,
+    scales,
+    opacities,
+    colors,
+    viewmats,
+    Ks,
+    W,
+    H,
+    *,
+    near_plane=0.01,
+    far_plane=1e10,
+    radius_clip=0.0,
+    eps2d=0.3,
+    sh_degree: Optional[int] = None,
+    backgrounds: Optional[Tensor] = None,
+    render_mode="RGB",
+    rasterize_mode="classic",
+    tile_size=16,
+    covars=None,
 ) -> Dict:
     """Returns dict(colors [C,H,W,X], alphas [C,H,W,1], radii [C,N], means2d [C][N] (tensors or None),
     deltas: list of (c, g, delta [H,W,2]) with retain_grad for absgrad)."""
@@ -174,8 +205,9 @@ def render(
             img = torch.cat([img[..., :-1], img[..., -1:] / alpha_img.clamp(min=1e-10)], dim=-1)
         out_colors.append(img)
         out_alphas.append(alpha_img)
-    return dict(colors=torch.stack(out_colors), alphas=torch.stack(out_alphas), radii=radii,
-                means2d=means2d, deltas=deltas)
+    return dict(
+        colors=torch.stack(out_colors), alphas=torch.stack(out_alphas), radii=radii, means2d=means2d, deltas=deltas
+    )
 
 
 def absgrad(ref: Dict, C: int, N: int) -> Tensor:

@@ -20,12 +20,6 @@ from tests.cli import ns, run, train_args
 STEPS = 200
 
 
-
-
-
-
-
-
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("e2e")
@@ -52,11 +46,16 @@ def test_eval_beats_initialisation(trained: dict) -> None:
 def test_render_interpolate_writes_video(trained: dict) -> None:
     video = trained["root"] / "render.mp4"
     run(
-        ns("ns-render"), "interpolate",
-        "--load-config", trained["config"],
-        "--output-path", video,
-        "--interpolation-steps", 2,
-        "--pose-source", "train",
+        ns("ns-render"),
+        "interpolate",
+        "--load-config",
+        trained["config"],
+        "--output-path",
+        video,
+        "--interpolation-steps",
+        2,
+        "--pose-source",
+        "train",
         cwd=trained["root"],
     )
     assert video.stat().st_size > 1000
@@ -77,7 +76,12 @@ def test_resume_with_load_dir(trained: dict) -> None:
     ckpt_dir = trained["config"].parent / "nerfstudio_models"
     root = trained["root"]
     # resumes at the saved step + 1; --max-num-iterations is the total, so 20 more steps run
-    run(*train_args("splatfacto-portable", trained["data"], root / "resumed", "resumed", STEPS + 20, "--load-dir", ckpt_dir), cwd=root)
+    run(
+        *train_args(
+            "splatfacto-portable", trained["data"], root / "resumed", "resumed", STEPS + 20, "--load-dir", ckpt_dir
+        ),
+        cwd=root,
+    )
     ckpts = sorted((root / "resumed").glob("resumed/*/t/nerfstudio_models/step-*.ckpt"))
     assert [int(c.stem.split("-")[1]) for c in ckpts] == [STEPS + 20 - 1]
 
@@ -86,10 +90,23 @@ def test_bad_data_folder_is_one_line_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     proc = subprocess.run(
-        [ns("ns-train"), "splatfacto-portable", "--data", str(empty), "--vis", "tensorboard",
-         "--output-dir", str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            ns("ns-train"),
+            "splatfacto-portable",
+            "--data",
+            str(empty),
+            "--vis",
+            "tensorboard",
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert proc.returncode == EXIT_STATUS
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1] == f"error: {empty / 'transforms.json'}: no transforms.json in the data folder"
+    assert (
+        proc.stderr.strip().splitlines()[-1]
+        == f"error: {empty / 'transforms.json'}: no transforms.json in the data folder"
+    )

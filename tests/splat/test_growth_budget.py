@@ -34,12 +34,14 @@ def test_growth_masks_keep_highest_gradients():
 
 def _params(n: int, seed: int = 0):
     g = torch.Generator().manual_seed(seed)
-    params = torch.nn.ParameterDict({
-        "means": torch.nn.Parameter(torch.randn(n, 3, generator=g)),
-        "scales": torch.nn.Parameter(torch.log(torch.rand(n, 3, generator=g) * 0.2)),
-        "quats": torch.nn.Parameter(torch.randn(n, 4, generator=g)),
-        "opacities": torch.nn.Parameter(torch.zeros(n)),
-    })
+    params = torch.nn.ParameterDict(
+        {
+            "means": torch.nn.Parameter(torch.randn(n, 3, generator=g)),
+            "scales": torch.nn.Parameter(torch.log(torch.rand(n, 3, generator=g) * 0.2)),
+            "quats": torch.nn.Parameter(torch.randn(n, 4, generator=g)),
+            "opacities": torch.nn.Parameter(torch.zeros(n)),
+        }
+    )
     optimizers = {k: torch.optim.Adam([p], lr=1e-3) for k, p in params.items()}
     return params, optimizers
 

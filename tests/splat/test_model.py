@@ -22,7 +22,12 @@ def make_camera(eye: tuple, size: int = 32) -> Cameras:
     f = 0.5 * size / math.tan(math.radians(25))
     return Cameras(
         camera_to_worlds=look_at_c2w(torch.tensor(eye))[None],
-        fx=f, fy=f, cx=size / 2, cy=size / 2, width=size, height=size,
+        fx=f,
+        fy=f,
+        cx=size / 2,
+        cy=size / 2,
+        width=size,
+        height=size,
         camera_type=CameraType.PERSPECTIVE,
     )
 
@@ -34,7 +39,9 @@ def model():
     xyz = torch.randn(n, 3) * 0.3
     rgb = torch.randint(0, 256, (n, 3), dtype=torch.uint8)
     config = PortableSplatModelConfig(rasterizer_backend="torch")
-    m = config.setup(scene_box=SceneBox(aabb=torch.tensor([[-1.0] * 3, [1.0] * 3])), num_train_data=4, seed_points=(xyz, rgb))
+    m = config.setup(
+        scene_box=SceneBox(aabb=torch.tensor([[-1.0] * 3, [1.0] * 3])), num_train_data=4, seed_points=(xyz, rgb)
+    )
     m.step = 10_000  # all SH degrees active
     m.eval()
     return m

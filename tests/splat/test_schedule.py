@@ -101,8 +101,10 @@ def test_help_shows_no_option_that_is_always_replaced(capsys: pytest.CaptureFixt
 
 def test_ns_train_uses_and_records_an_explicit_flag(tmp_path: Path) -> None:
     data = generate_dataset(tmp_path / "data", seed=1, num_train=4, num_test=1, width=24, height=24)
-    proc = run(*train_args("splatfacto-portable", data, tmp_path / "out", "s", 30, "--pipeline.model.refine-every", 7),
-               cwd=tmp_path)
+    proc = run(
+        *train_args("splatfacto-portable", data, tmp_path / "out", "s", 30, "--pipeline.model.refine-every", 7),
+        cwd=tmp_path,
+    )
     logged = [line for line in proc.stdout.splitlines() if line.startswith("Step schedule")]
     assert len(logged) == 1 and "refine_every=7 (set)" in logged[0]
     saved = yaml.load(next(tmp_path.glob("out/s/*/t/config.yml")).read_text(), Loader=yaml.Loader).pipeline.model

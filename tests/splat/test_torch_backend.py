@@ -30,8 +30,9 @@ def kernel(request, monkeypatch):
     return request.param
 
 
-def make_scene(seed=0, N=30, C=1, D=3, sh_degree=None, per_camera_colors=False, dtype=torch.float64,
-               W=W, H=H, extras=True):
+def make_scene(
+    seed=0, N=30, C=1, D=3, sh_degree=None, per_camera_colors=False, dtype=torch.float64, W=W, H=H, extras=True
+):
     """Random Gaussians in front of C cameras looking down +z, plus (extras) a few behind the
     camera, off-screen, and straddling the image border."""
     g = torch.Generator().manual_seed(seed)
@@ -53,12 +54,12 @@ def make_scene(seed=0, N=30, C=1, D=3, sh_degree=None, per_camera_colors=False, 
     for c in range(C):  # small rotations about y, camera 3 units back
         a = 0.15 * c
         viewmats[c, :3, :3] = torch.tensor(
-            [[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]], dtype=dtype)
+            [[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]], dtype=dtype
+        )
         viewmats[c, :3, 3] = torch.tensor([0.05 * c, 0.0, 3.0], dtype=dtype)
     f = 0.8 * W
     Ks = torch.tensor([[f, 0, W / 2 + 0.3], [0, f * 1.02, H / 2 - 0.2], [0, 0, 1]], dtype=dtype).repeat(C, 1, 1)
-    return dict(means=means, quats=quats, scales=scales, opacities=opacities, colors=colors,
-                viewmats=viewmats, Ks=Ks)
+    return dict(means=means, quats=quats, scales=scales, opacities=opacities, colors=colors, viewmats=viewmats, Ks=Ks)
 
 
 GRAD_KEYS = ["means", "quats", "scales", "opacities", "colors", "viewmats"]
@@ -77,8 +78,9 @@ def _run_both(scene, kw, seed=1, absgrad=False):
             rc, ra, meta = rasterization(**leaves, width=W, height=H, packed=False, absgrad=absgrad, **kw2)
             meta["means2d"].retain_grad()
         else:
-            ref = reference.render(*(leaves[k] for k in ["means", "quats", "scales", "opacities", "colors",
-                                                          "viewmats", "Ks"]), W, H, **kw2)
+            ref = reference.render(
+                *(leaves[k] for k in ["means", "quats", "scales", "opacities", "colors", "viewmats", "Ks"]), W, H, **kw2
+            )
             rc, ra, meta = ref["colors"], ref["alphas"], ref
         g = torch.Generator().manual_seed(seed)
         wc = torch.randn(rc.shape, generator=g, dtype=rc.dtype)
@@ -124,8 +126,14 @@ def test_matches_reference(kernel, case):
     spec = CASES[case]
     C = spec.get("C", 1)
     D = spec.get("D", 3)
-    scene = make_scene(seed=list(CASES).index(case), C=C, D=D, sh_degree=spec.get("sh"),
-                       per_camera_colors=spec.get("per_camera_colors", False), N=spec.get("N", 30))
+    scene = make_scene(
+        seed=list(CASES).index(case),
+        C=C,
+        D=D,
+        sh_degree=spec.get("sh"),
+        per_camera_colors=spec.get("per_camera_colors", False),
+        N=spec.get("N", 30),
+    )
     scene["scales"] = scene["scales"] * spec.get("scale", 1.0)
     kw = dict(spec.get("kw", {}), sh_degree=spec.get("sh"))
     if spec.get("bg"):
@@ -169,8 +177,21 @@ def test_gradcheck_tiny(kernel):
     bg = torch.rand(1, 3, generator=g, dtype=dt)
 
     def f(means, quats, scales, opac, colors, bg):
-        rc, ra, _ = rasterization(means, quats, scales, opac, colors, viewmats, Ks, 8, 8, backgrounds=bg,
-                                  packed=False, render_mode="RGB+ED", tile_size=4)
+        rc, ra, _ = rasterization(
+            means,
+            quats,
+            scales,
+            opac,
+            colors,
+            viewmats,
+            Ks,
+            8,
+            8,
+            backgrounds=bg,
+            packed=False,
+            render_mode="RGB+ED",
+            tile_size=4,
+        )
         return rc, ra
 
     inputs = [t.clone().requires_grad_(True) for t in (means, quats, scales, opac, colors, bg)]
@@ -212,8 +233,23 @@ def test_meta_layout_and_packed(kernel):
     scene = make_scene(seed=4, C=2)
     rc, ra, meta = rasterization(**scene, width=W, height=H, packed=False)
     N = scene["means"].shape[0]
-    for k in ["width", "height", "n_cameras", "tile_size", "radii", "means2d", "depths", "conics", "opacities",
-              "gaussian_ids", "camera_ids", "isect_offsets", "flatten_ids", "isect_ids", "tiles_per_gauss"]:
+    for k in [
+        "width",
+        "height",
+        "n_cameras",
+        "tile_size",
+        "radii",
+        "means2d",
+        "depths",
+        "conics",
+        "opacities",
+        "gaussian_ids",
+        "camera_ids",
+        "isect_offsets",
+        "flatten_ids",
+        "isect_ids",
+        "tiles_per_gauss",
+    ]:
         assert k in meta, k
     assert meta["gaussian_ids"] is None and meta["camera_ids"] is None and meta["n_cameras"] == 2
     assert meta["radii"].dtype == torch.int32 and meta["radii"].shape == (2, N)
@@ -305,8 +341,10 @@ def test_build_into_fresh_dir(tmp_path):
         pytest.skip("no compiler")
     env = dict(os.environ, NS_PLUGINS_BUILD_DIR=str(tmp_path), NS_PLUGINS_KERNEL_OPT="-O0")
     # load build_kernels.py by path (stdlib only): importing the package would pull in nerfstudio
-    code = ("import importlib.util, sys; s = importlib.util.spec_from_file_location('bk', sys.argv[1]); "
-            "m = importlib.util.module_from_spec(s); s.loader.exec_module(m); sys.exit(m.main(['--strict']))")
+    code = (
+        "import importlib.util, sys; s = importlib.util.spec_from_file_location('bk', sys.argv[1]); "
+        "m = importlib.util.module_from_spec(s); s.loader.exec_module(m); sys.exit(m.main(['--strict']))"
+    )
     cmd = [sys.executable, "-c", code, build_kernels.__file__]
     # two concurrent builders must both succeed and leave one library and no temporary files
     procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
@@ -323,10 +361,12 @@ def test_projection_sh_and_tiles_match_gsplat_torch_impl():
     ti = pytest.importorskip("gsplat.cuda._torch_impl")
     scene = make_scene(seed=17, C=2, sh_degree=3)
     covars = tb._quat_scale_to_covar(scene["quats"], scene["scales"])
-    radii, means2d, depths, conics, comp = tb._project(scene["means"], covars, scene["viewmats"], scene["Ks"],
-                                                       W, H, 0.3, 0.01, 1e10, 0.0)
-    r2, m2, d2, c2, comp2 = ti._fully_fused_projection(scene["means"], covars, scene["viewmats"], scene["Ks"], W, H,
-                                                       calc_compensations=True)
+    radii, means2d, depths, conics, comp = tb._project(
+        scene["means"], covars, scene["viewmats"], scene["Ks"], W, H, 0.3, 0.01, 1e10, 0.0
+    )
+    r2, m2, d2, c2, comp2 = ti._fully_fused_projection(
+        scene["means"], covars, scene["viewmats"], scene["Ks"], W, H, calc_compensations=True
+    )
     assert torch.equal(radii, r2)
     vis = radii > 0
     for a, b in [(means2d, m2), (depths, d2), (conics, c2), (comp, comp2)]:

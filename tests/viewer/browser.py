@@ -90,11 +90,20 @@ class Browser:
         options = webdriver.ChromeOptions()
         options.binary_location = chromium_path()
         for arg in (
-            "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--no-first-run", "--mute-audio",
-            "--disable-extensions", "--disable-background-networking", "--disable-component-update",
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--mute-audio",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--disable-component-update",
             # viser draws into a WebGL canvas: without a GPU that is SwiftShader, which chromium now gates
-            "--enable-unsafe-swiftshader", "--use-angle=swiftshader", "--ignore-gpu-blocklist",
-            f"--host-resolver-rules={OFFLINE_HOSTS}", f"--window-size={width},{height}",
+            "--enable-unsafe-swiftshader",
+            "--use-angle=swiftshader",
+            "--ignore-gpu-blocklist",
+            f"--host-resolver-rules={OFFLINE_HOSTS}",
+            f"--window-size={width},{height}",
         ):
             options.add_argument(arg)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -107,7 +116,8 @@ class Browser:
             self.driver.set_script_timeout(timeout_s)
             # an exact viewport (a headless window's size includes chrome the page does not get)
             self.driver.execute_cdp_cmd(
-                "Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+                "Emulation.setDeviceMetricsOverride",
+                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
             )
         except BaseException:
             self.close()
@@ -145,7 +155,9 @@ class Browser:
             except Exception as exc:  # the page may be mid-update (stale elements)
                 last_error = exc
             time.sleep(poll_s)
-        raise AssertionError(f"timed out waiting for {what} (last error: {last_error})\nbrowser console:\n{self.console_tail()}")
+        raise AssertionError(
+            f"timed out waiting for {what} (last error: {last_error})\nbrowser console:\n{self.console_tail()}"
+        )
 
     # ---- what the user sees ----------------------------------------------------------------
 
@@ -159,7 +171,9 @@ class Browser:
 
     def wait_connected(self) -> None:
         """viser's status reads "Connected" once its websocket is up and the GUI has arrived."""
-        self.wait(lambda: "Connected" in self.page_text() and self.has_label("Output type"), "the viewer page to connect")
+        self.wait(
+            lambda: "Connected" in self.page_text() and self.has_label("Output type"), "the viewer page to connect"
+        )
 
     def canvas(self):
         """The WebGL canvas the viewer draws the rendered frames into (the largest canvas)."""
@@ -171,7 +185,11 @@ class Browser:
         canvas = self.canvas()
         image = png_to_array(canvas.screenshot_as_png)
         panel_left = self.driver.execute_script(PANEL_LEFT_JS)
-        visible = int(round((panel_left - canvas.rect["x"]) * image.shape[1] / canvas.rect["width"])) if panel_left else image.shape[1]
+        visible = (
+            int(round((panel_left - canvas.rect["x"]) * image.shape[1] / canvas.rect["width"]))
+            if panel_left
+            else image.shape[1]
+        )
         return image[:, : max(1, min(visible, image.shape[1]))]
 
     def screenshot(self, path: Path) -> Path:
@@ -179,7 +197,9 @@ class Browser:
         from selenium.webdriver.common.action_chains import ActionChains
 
         body = self.driver.find_element("tag name", "body")
-        ActionChains(self.driver).move_to_element_with_offset(body, 5 - body.rect["width"] // 2, 5 - body.rect["height"] // 2).perform()
+        ActionChains(self.driver).move_to_element_with_offset(
+            body, 5 - body.rect["width"] // 2, 5 - body.rect["height"] // 2
+        ).perform()
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_bytes(self.driver.get_screenshot_as_png())
         return Path(path)
@@ -190,7 +210,9 @@ class Browser:
         """The input a ``<label for=...>`` names, else the first input of the label's row (viser's text fields)."""
         target = self.driver.find_element("xpath", f"//label[normalize-space()='{label}']").get_attribute("for")
         found = self.driver.find_elements("id", target) if target else []
-        return found[0] if found else self._row(label).find_element("xpath", ".//input[not(@type='hidden')] | .//textarea")
+        return (
+            found[0] if found else self._row(label).find_element("xpath", ".//input[not(@type='hidden')] | .//textarea")
+        )
 
     def field_value(self, label: str) -> str:
         """What a field (text box, dropdown, slider's number box) shows now."""
@@ -202,7 +224,9 @@ class Browser:
 
     def _row(self, label: str):
         """The GUI row (label + widgets) of a control."""
-        return self.driver.find_element("xpath", f"//label[normalize-space()='{label}']/ancestor::div[contains(@class, 'mantine-Flex-root')][1]")
+        return self.driver.find_element(
+            "xpath", f"//label[normalize-space()='{label}']/ancestor::div[contains(@class, 'mantine-Flex-root')][1]"
+        )
 
     def click_button(self, text: str) -> None:
         button = self.driver.find_element("xpath", f"//button[normalize-space()='{text}']")
@@ -254,7 +278,10 @@ class Browser:
         self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", field)
         field.click()
         listbox = field.get_attribute("aria-controls")
-        options = self.wait(lambda: [o.text for o in self.driver.find_elements("xpath", f"//*[@id='{listbox}']//*[@role='option']")], f"the options of {label!r}")
+        options = self.wait(
+            lambda: [o.text for o in self.driver.find_elements("xpath", f"//*[@id='{listbox}']//*[@role='option']")],
+            f"the options of {label!r}",
+        )
         field.send_keys(Keys.ESCAPE)
         return options
 

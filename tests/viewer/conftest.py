@@ -33,7 +33,9 @@ FRAME_TIMEOUT_S = 120.0  # generous: a failure bound, not a duration (frames tak
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--viewer-screenshots", default=None, help="directory to save viewer_<method>.png screenshots into")
+    parser.addoption(
+        "--viewer-screenshots", default=None, help="directory to save viewer_<method>.png screenshots into"
+    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -60,7 +62,9 @@ def registered_methods() -> set:
 
 def require_method(method: str) -> None:
     if method not in registered_methods():
-        pytest.skip(f"{method} is not registered (no nerfstudio.method_configs entry point): its viewer test waits for it")
+        pytest.skip(
+            f"{method} is not registered (no nerfstudio.method_configs entry point): its viewer test waits for it"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -107,16 +111,31 @@ def train_tiny(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """
     runs: Dict[str, Path] = {}
 
-    def train(method: str, steps: int, *extra: object, degradation: str = "none", degradation_options: Optional[dict] = None,
-              make_data: Optional[Callable[[Path], Path]] = None) -> Path:
+    def train(
+        method: str,
+        steps: int,
+        *extra: object,
+        degradation: str = "none",
+        degradation_options: Optional[dict] = None,
+        make_data: Optional[Callable[[Path], Path]] = None,
+    ) -> Path:
         require_method(method)
         if method not in runs:
             root = tmp_path_factory.mktemp(f"viewer_{method}")
             if make_data is not None:
                 data = make_data(root / "data")
             else:
-                data = generate_dataset(root / "data", seed=3, num_train=6, num_test=2, width=SIZE, height=SIZE, num_seed_points=800,
-                                        degradation=degradation, degradation_options=degradation_options)
+                data = generate_dataset(
+                    root / "data",
+                    seed=3,
+                    num_train=6,
+                    num_test=2,
+                    width=SIZE,
+                    height=SIZE,
+                    num_seed_points=800,
+                    degradation=degradation,
+                    degradation_options=degradation_options,
+                )
             ns_train_in_process(train_args(method, data, root / "outputs", "viewer", steps, *extra)[1:])
             runs[method] = next((root / "outputs").glob("viewer/*/t/config.yml"))
         return runs[method]
@@ -130,8 +149,13 @@ def screenshot_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     return Path(option) if option else tmp_path_factory.mktemp("viewer_screenshots")
 
 
-def wait_for_frame(browser: Browser, viewer: InProcessViewer, changed_from: Optional[np.ndarray] = None, what: str = "the first frame",
-                   allow_blank: bool = False) -> np.ndarray:
+def wait_for_frame(
+    browser: Browser,
+    viewer: InProcessViewer,
+    changed_from: Optional[np.ndarray] = None,
+    what: str = "the first frame",
+    allow_blank: bool = False,
+) -> np.ndarray:
     """The render area once the viewer has sent its full-resolution frame and the page shows it, steadily.
 
     ``changed_from``: also wait until the area differs from this earlier capture (a control took effect).
@@ -195,7 +219,9 @@ def assert_matches(shown: np.ndarray, reference: np.ndarray, what: str, width: i
     """
     d = difference(shown, reference, width)
     structured = spread(reference) > BLANK_SPREAD
-    assert d["mad"] < 0.05 and (d["corr"] > 0.85 or not structured), f"{what}: the page differs from our backend's render of the same camera: {d}"
+    assert d["mad"] < 0.05 and (d["corr"] > 0.85 or not structured), (
+        f"{what}: the page differs from our backend's render of the same camera: {d}"
+    )
     return d
 
 

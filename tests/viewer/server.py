@@ -52,10 +52,24 @@ class ViewerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = Path(log)
-        cmd = [ns("ns-viewer"), "--load-config", str(config), "--viewer.websocket-port", str(self.port), "--viewer.websocket-host", "127.0.0.1"]
+        cmd = [
+            ns("ns-viewer"),
+            "--load-config",
+            str(config),
+            "--viewer.websocket-port",
+            str(self.port),
+            "--viewer.websocket-host",
+            "127.0.0.1",
+        ]
         with open(self.log, "w") as out:
-            self.proc = subprocess.Popen(cmd, cwd=Path(config).parent, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                         env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=Path(config).parent,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})},
+            )
         try:
             wait_listening(self.port, timeout_s, alive=lambda: self.proc.poll() is None, what="ns-viewer")
         except BaseException as exc:
@@ -90,12 +104,18 @@ class InProcessViewer:
         config.viewer.websocket_host = "127.0.0.1"
         self.lock = Lock()
         self.viewer = Viewer(
-            config.viewer, log_filename=config.get_base_dir() / config.viewer.relative_log_filename,
-            datapath=self.pipeline.datamanager.get_datapath(), pipeline=self.pipeline, train_lock=self.lock,
+            config.viewer,
+            log_filename=config.get_base_dir() / config.viewer.relative_log_filename,
+            datapath=self.pipeline.datamanager.get_datapath(),
+            pipeline=self.pipeline,
+            train_lock=self.lock,
         )
         try:
-            self.viewer.init_scene(train_dataset=self.pipeline.datamanager.train_dataset, train_state="completed",
-                                   eval_dataset=self.pipeline.datamanager.eval_dataset)
+            self.viewer.init_scene(
+                train_dataset=self.pipeline.datamanager.train_dataset,
+                train_state="completed",
+                eval_dataset=self.pipeline.datamanager.eval_dataset,
+            )
             self.viewer.update_scene(step=step)
         except BaseException:
             self.stop()

@@ -11,12 +11,20 @@ from tests.viewer.browser import Browser
 from tests.viewer.conftest import assert_matches, save_screenshot, wait_for_frame
 
 METHOD = "contrastive-gc"
-CONTROLS = ("Cluster Gaussians", "Selection similarity", "Select object (then click)", "Selection PLY", "Export selection")
+CONTROLS = (
+    "Cluster Gaussians",
+    "Selection similarity",
+    "Select object (then click)",
+    "Selection PLY",
+    "Export selection",
+)
 
 
 @pytest.fixture(scope="module")
 def config(train_tiny) -> Path:
-    return train_tiny("contrastive-gc-small", 60, "--steps-per-eval-all-images", 100000, degradation="inconsistent-masks")
+    return train_tiny(
+        "contrastive-gc-small", 60, "--steps-per-eval-all-images", 100000, degradation="inconsistent-masks"
+    )
 
 
 def show_output(browser: Browser, viewer, output: str, before):
@@ -30,8 +38,10 @@ def show_output(browser: Browser, viewer, output: str, before):
 
 def object_pixel(viewer, controls, width: int, height: int):
     """A pixel of the render area whose ray hits an opaque Gaussian (what a user clicks on), scanning from the centre."""
-    order = sorted(((x, y) for x in range(4, width, 8) for y in range(4, height, 8)),
-                   key=lambda p: (p[0] - width / 2) ** 2 + (p[1] - height / 2) ** 2)
+    order = sorted(
+        ((x, y) for x in range(4, width, 8) for y in range(4, height, 8)),
+        key=lambda p: (p[0] - width / 2) ** 2 + (p[1] - height / 2) ** 2,
+    )
     m = viewer.model
     for x, y in order:
         origin, direction = viewer.ray(x, y, width, height)
@@ -39,7 +49,10 @@ def object_pixel(viewer, controls, width: int, height: int):
         import torch
 
         with torch.no_grad():
-            if pick_gaussian(m.means, torch.sigmoid(m.opacities).reshape(-1), torch.exp(m.scales), origin, direction) is not None:
+            if (
+                pick_gaussian(m.means, torch.sigmoid(m.opacities).reshape(-1), torch.exp(m.scales), origin, direction)
+                is not None
+            ):
                 return x, y
     raise AssertionError("no pixel of the view hits an opaque Gaussian")
 

@@ -18,8 +18,16 @@ PAN_RAD = 0.2  # the test trajectories pan each camera by 0.2 rad (11 deg) over 
 @pytest.fixture(scope="module")
 def config(train_tiny) -> Path:
     # a free curve (the paper's): the test's pan starts at the camera's pose (anchored, mid-exposure would be there)
-    return train_tiny("deblurgs-small", 30, "--pipeline.model.trajectory.num-subframes", 3, "--pipeline.model.trajectory.mid-exposure", "free",
-                      degradation="motion-blur", degradation_options={"num_subframes": 4, "rotation_deg": 6.0})
+    return train_tiny(
+        "deblurgs-small",
+        30,
+        "--pipeline.model.trajectory.num-subframes",
+        3,
+        "--pipeline.model.trajectory.mid-exposure",
+        "free",
+        degradation="motion-blur",
+        degradation_options={"num_subframes": 4, "rotation_deg": 6.0},
+    )
 
 
 def pan_trajectories(model) -> None:
@@ -47,7 +55,9 @@ def test_exposure_slider_drives_the_render(config: Path, browser: Browser, show,
     opening = wait_for_frame(browser, viewer, changed_from=mid, what="the sub-frame at shutter opening")
     assert float(viewer.model.exposure_controls.exposure_time.value) == 0.0
     assert_matches(opening, viewer.reference(), "exposure time 0")
-    assert_matches(opening, first, "exposure time 0 = the training camera's own pose")  # the viewer looks through camera 0
+    assert_matches(
+        opening, first, "exposure time 0 = the training camera's own pose"
+    )  # the viewer looks through camera 0
 
     browser.set_number("Exposure time", 1.0)
     closing = wait_for_frame(browser, viewer, changed_from=opening, what="the sub-frame at shutter closing")
@@ -60,6 +70,7 @@ def test_draw_trajectories_button(config: Path, browser: Browser, show) -> None:
     browser.click_button("Draw trajectories")
     scene = viewer.viewer.viser_server.scene
     num_train = viewer.model.num_train_data
+
     def drawn() -> list:
         return sorted(n for n in scene._handle_from_node_name if n.startswith("/deblurgs/trajectory_"))
 

@@ -21,7 +21,15 @@ from tests.viewer.conftest import BLANK_SPREAD, assert_matches, save_screenshot,
 from tests.viewer.frames import spread
 
 METHOD = "learn2talk"
-CONTROLS = ("Expression", "Sequence position", "Frame shown", "Speech (.wav)", "ns-l2t run", "Animate from speech", "Animation status")
+CONTROLS = (
+    "Expression",
+    "Sequence position",
+    "Frame shown",
+    "Speech (.wav)",
+    "ns-l2t run",
+    "Animate from speech",
+    "Animation status",
+)
 
 
 HEAD_OFFSETS = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.3, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
@@ -32,8 +40,17 @@ HEAD_OFFSETS = [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.3, 0.0, 0.0], [0.0, 0.0, 0.
 def head_capture(folder: Path) -> Path:
     from ns_plugins.learn2talk.synth.avatar_capture import generate_avatar_dataset
 
-    return generate_avatar_dataset(folder, num_train_frames=3, num_test_frames=2, num_cameras=3, width=32, height=32,
-                                   mesh_resolution=MESH_RESOLUTION, supersample=2, head_offsets=HEAD_OFFSETS)
+    return generate_avatar_dataset(
+        folder,
+        num_train_frames=3,
+        num_test_frames=2,
+        num_cameras=3,
+        width=32,
+        height=32,
+        mesh_resolution=MESH_RESOLUTION,
+        supersample=2,
+        head_offsets=HEAD_OFFSETS,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +61,9 @@ def config(train_tiny) -> Path:
 def wait_posed(browser: Browser, viewer, vertices: torch.Tensor, what: str) -> None:
     """The server has posed the model on ``vertices`` [V, 3] (the controls' callbacks run in a thread)."""
     model = viewer.model
-    browser.wait(lambda: torch.allclose(model.pose_vertices.cpu(), vertices, atol=1e-6), f"the avatar posed on {what}", 30)
+    browser.wait(
+        lambda: torch.allclose(model.pose_vertices.cpu(), vertices, atol=1e-6), f"the avatar posed on {what}", 30
+    )
 
 
 def test_viewer_shows_the_avatar(config: Path, browser: Browser, show) -> None:
@@ -53,7 +72,9 @@ def test_viewer_shows_the_avatar(config: Path, browser: Browser, show) -> None:
     assert_matches(frame, viewer.reference(), "avatar rgb")
 
 
-def test_expression_and_frame_controls_pose_the_avatar(config: Path, browser: Browser, show, screenshot_dir: Path) -> None:
+def test_expression_and_frame_controls_pose_the_avatar(
+    config: Path, browser: Browser, show, screenshot_dir: Path
+) -> None:
     viewer, template_view = show(config)
     for label in CONTROLS:
         assert browser.has_label(label), f"{label!r} is not in the page"
@@ -94,20 +115,32 @@ def test_animate_from_speech(config: Path, browser: Browser, show, tmp_path: Pat
     controls = viewer.model.avatar_controls
     browser.set_text("Speech (.wav)", str(wav))
     browser.set_text("ns-l2t run", str(run))
-    browser.wait(lambda: (controls.speech_audio.value, controls.speech_network.value) == (str(wav), str(run)), "the paths to reach the server", 20)
+    browser.wait(
+        lambda: (controls.speech_audio.value, controls.speech_network.value) == (str(wav), str(run)),
+        "the paths to reach the server",
+        20,
+    )
     browser.click_button("Animate from speech")
-    status = browser.wait(lambda: controls.speech_status.value if "frames at" in controls.speech_status.value else None, "the animation", 60)
+    status = browser.wait(
+        lambda: controls.speech_status.value if "frames at" in controls.speech_status.value else None,
+        "the animation",
+        60,
+    )
     animation = controls.sequence()
     last = len(animation) - 1
     assert status == f"{last + 1} frames at 25 fps" and last > 10
     linear = viewer.pipeline.datamanager.train_dataset.metadata[CAPTURE_LINEAR_KEY]
-    assert torch.allclose(animation, predict_avatar_motion(viewer.model.template.cpu(), linear, run, wav).vertices, atol=1e-6)
+    assert torch.allclose(
+        animation, predict_avatar_motion(viewer.model.template.cpu(), linear, run, wav).vertices, atol=1e-6
+    )
     browser.wait(lambda: browser.field_value("Animation status") == status, "the status in the page", 20)
     browser.wait(lambda: browser.field_value("Expression") == "animation", "the page to show the animation", 20)
     # the page's position slider spans the animation: its end is the last frame
     browser.set_number("Sequence position", 1)
     browser.wait(lambda: controls.pose_position.value == 1, "the slider's end to reach the server", 20)
-    browser.wait(lambda: browser.field_value("Frame shown") == f"{last} of 0..{last}", "the page to name the last frame", 20)
+    browser.wait(
+        lambda: browser.field_value("Frame shown") == f"{last} of 0..{last}", "the page to name the last frame", 20
+    )
     wait_posed(browser, viewer, animation[last], f"animation frame {last}")
     shown = wait_for_frame(browser, viewer, what=f"animation frame {last}")
     assert_matches(shown, viewer.reference(), f"animation frame {last}")

@@ -38,15 +38,22 @@ def test_ns_viewer_command(config: Path, browser: Browser, show, tmp_path: Path)
     wait_for_frame(browser, viewer, changed_from=frame, what="the initial view again")
     reference = viewer.reference()
     viewer.stop()
-    browser.open("about:blank")  # the stopped viewer's page would keep drawing (a core of SwiftShader) while ns-viewer starts
+    browser.open(
+        "about:blank"
+    )  # the stopped viewer's page would keep drawing (a core of SwiftShader) while ns-viewer starts
     with ViewerProcess(config, tmp_path / "ns-viewer.log") as process:
         browser.open(process.url)
         try:
             browser.wait_connected()
-            shown = browser.wait(lambda: (lambda area: area if spread(area) > BLANK_SPREAD else None)(browser.render_area()),
-                                 "ns-viewer's first frame", 120)
+            shown = browser.wait(
+                lambda: (lambda area: area if spread(area) > BLANK_SPREAD else None)(browser.render_area()),
+                "ns-viewer's first frame",
+                120,
+            )
             # the first frames are low-resolution previews: wait for one that matches the full render
-            browser.wait(lambda: difference(browser.render_area(), reference)["corr"] > 0.9, "ns-viewer's full frame", 120)
+            browser.wait(
+                lambda: difference(browser.render_area(), reference)["corr"] > 0.9, "ns-viewer's full frame", 120
+            )
         except AssertionError as exc:
             raise AssertionError(f"{exc}\nns-viewer log:\n{process.log_tail()}") from None
         assert_matches(browser.render_area(), reference, "ns-viewer")

@@ -128,6 +128,11 @@ def animate_avatar(
     frames = list(render_frames(model, camera, sequence))
     render_seconds = time.perf_counter() - start
     write_video_with_audio(frames, fps, waveform, Path(output), sample_rate)
-    result = {"frames": len(frames), "fps": fps, "render_fps": len(frames) / max(render_seconds, 1e-9), "output": str(output)}
+    result = {
+        "frames": len(frames),
+        "fps": fps,
+        "render_fps": len(frames) / max(render_seconds, 1e-9),
+        "output": str(output),
+    }
     CONSOLE.print(f"wrote {output} ({len(frames)} frames, avatar rendered at {result['render_fps']:.1f} frames/s)")
     return result

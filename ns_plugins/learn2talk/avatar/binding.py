@@ -68,14 +68,18 @@ def bind_gaussians(
     return means, log_scales, quats
 
 
-def world_to_local(points: torch.Tensor, parents: torch.Tensor, vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+def world_to_local(
+    points: torch.Tensor, parents: torch.Tensor, vertices: torch.Tensor, faces: torch.Tensor
+) -> torch.Tensor:
     """Inverse of the position binding: world points [N, 3] -> mu [N, 3] in their parents' frames."""
     origins, rotations, scales = face_frames(vertices, faces)
     offset = (points - origins[parents])[..., None]
     return (rotations[parents].transpose(-1, -2) @ offset).squeeze(-1) / scales[parents][:, None]
 
 
-def sample_on_faces(vertices: torch.Tensor, faces: torch.Tensor, per_face: int, generator: torch.Generator | None = None) -> Tuple[torch.Tensor, torch.Tensor]:
+def sample_on_faces(
+    vertices: torch.Tensor, faces: torch.Tensor, per_face: int, generator: torch.Generator | None = None
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """``per_face`` uniform random points on every triangle.
 
     Args:

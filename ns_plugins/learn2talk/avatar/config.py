@@ -34,7 +34,9 @@ def avatar_trainer_config(method_name: str, model: AvatarModelConfig, **override
     # the strategy resizes every gauss_param through its optimizer; lr 0 keeps the ids fixed
     optimizers[BINDING_KEY] = {"optimizer": AdamOptimizerConfig(lr=0.0, eps=1e-15), "scheduler": None}
     config = portable_trainer_config(method_name, model, optimizers=optimizers, **overrides)
-    config.pipeline.datamanager = PortableDatamanagerConfig(dataparser=AvatarDataParserConfig(), cache_images_type="uint8")
+    config.pipeline.datamanager = PortableDatamanagerConfig(
+        dataparser=AvatarDataParserConfig(), cache_images_type="uint8"
+    )
     return config
 
 

@@ -67,9 +67,14 @@ def load_mesh_topology(meta: dict, data_dir: Path, transforms_path: Path) -> tup
         raise DataError(template_path, f"template must be a finite [V, 3] array, got shape {list(template.shape)}")
     faces = load_array(faces_path, "mesh faces (faces_path)")
     if faces.ndim != 2 or faces.shape[1] != 3 or len(faces) == 0 or faces.dtype.kind not in "iu":
-        raise DataError(faces_path, f"faces must be an integer [F, 3] array, got {faces.dtype} shape {list(faces.shape)}")
+        raise DataError(
+            faces_path, f"faces must be an integer [F, 3] array, got {faces.dtype} shape {list(faces.shape)}"
+        )
     if faces.min() < 0 or faces.max() >= len(template):
-        raise DataError(faces_path, f"face vertex ids must lie in [0, {len(template) - 1}] (the template's {len(template)} vertices), got {faces.min()}..{faces.max()}")
+        raise DataError(
+            faces_path,
+            f"face vertex ids must lie in [0, {len(template) - 1}] (the template's {len(template)} vertices), got {faces.min()}..{faces.max()}",
+        )
     return template.astype(np.float32), faces.astype(np.int64)
 
 
@@ -130,7 +135,10 @@ class AvatarDataParser(PortableNerfstudioDataParser):
         transform, scale = outputs.dataparser_transform, float(outputs.dataparser_scale)
         per_image = torch.from_numpy(np.stack([vertices[Path(f).name] for f in outputs.image_filenames]))
         cameras = outputs.cameras
-        cameras.metadata = {**(cameras.metadata or {}), VERTICES_KEY: to_dataparser_frame(per_image, transform, scale).reshape(len(per_image), -1)}
+        cameras.metadata = {
+            **(cameras.metadata or {}),
+            VERTICES_KEY: to_dataparser_frame(per_image, transform, scale).reshape(len(per_image), -1),
+        }
         outputs.metadata[TEMPLATE_KEY] = to_dataparser_frame(torch.from_numpy(template), transform, scale)
         outputs.metadata[FACES_KEY] = torch.from_numpy(faces)
         # images of one instant share one array (load_frame_vertices reads each file once): dedupe by identity

@@ -92,7 +92,9 @@ class AvatarModel(PortableSplatModel):
         super().populate_modules()
         metadata = self.kwargs.get("metadata") or {}
         if TEMPLATE_KEY not in metadata or FACES_KEY not in metadata:
-            raise ValueError("the learn2talk avatar needs a mesh: train it on learn2talk-data (template_path, faces_path)")
+            raise ValueError(
+                "the learn2talk avatar needs a mesh: train it on learn2talk-data (template_path, faces_path)"
+            )
         self.register_buffer("faces", metadata[FACES_KEY].long().clone(), persistent=False)
         self.register_buffer("template", metadata[TEMPLATE_KEY].float().clone(), persistent=False)
         self.pose_vertices: torch.Tensor = self.template
@@ -100,7 +102,9 @@ class AvatarModel(PortableSplatModel):
         self.render_pose: Optional[PosedGaussians] = None
         """The world Gaussians of the render in progress (set and cleared by ``get_outputs``)."""
         frames = metadata.get(FRAMES_KEY, self.template[None]).float()
-        self.avatar_controls = AvatarViewerControls(self, frames, metadata.get(CAPTURE_LINEAR_KEY, torch.eye(3)).float())
+        self.avatar_controls = AvatarViewerControls(
+            self, frames, metadata.get(CAPTURE_LINEAR_KEY, torch.eye(3)).float()
+        )
         self.initialise_on_mesh()
 
     def initialise_on_mesh(self) -> None:
@@ -119,7 +123,9 @@ class AvatarModel(PortableSplatModel):
         }
         for name, value in init.items():
             self.gauss_params[name] = Parameter(value.to(self.template.device))
-        self.gauss_params[BINDING_KEY] = Parameter(parents.float()[:, None].to(self.template.device), requires_grad=False)
+        self.gauss_params[BINDING_KEY] = Parameter(
+            parents.float()[:, None].to(self.template.device), requires_grad=False
+        )
         _, _, k = face_frames(self.template, self.faces)
         # thresholds on local scales: world size = k * local, so divide the scene scale by the mean k
         self.strategy_state["scene_scale"] = 1.0 / float(k.mean())
@@ -155,7 +161,9 @@ class AvatarModel(PortableSplatModel):
     def posed_gaussians(self, vertices: Optional[torch.Tensor] = None) -> PosedGaussians:
         """The world Gaussians on ``vertices`` [V, 3] (default ``pose_vertices``)."""
         verts = self.pose_vertices.to(self.template) if vertices is None else vertices
-        return PosedGaussians(*bind_gaussians(self.local_means, self.local_scales, self.local_quats, self.parents, verts, self.faces))
+        return PosedGaussians(
+            *bind_gaussians(self.local_means, self.local_scales, self.local_quats, self.parents, verts, self.faces)
+        )
 
     def _world(self) -> PosedGaussians:
         return self.render_pose if self.render_pose is not None else self.posed_gaussians()
@@ -196,7 +204,9 @@ class AvatarModel(PortableSplatModel):
             cfg = self.config
             local_means, local_scales = self.local_means, torch.exp(self.local_scales)
             if cfg.position_loss_weight > 0:
-                loss_dict["position_loss"] = cfg.position_loss_weight * torch.relu(local_means.norm(dim=-1) - cfg.position_threshold).mean()
+                loss_dict["position_loss"] = (
+                    cfg.position_loss_weight * torch.relu(local_means.norm(dim=-1) - cfg.position_threshold).mean()
+                )
             if cfg.scale_loss_weight > 0:
                 loss_dict["scale_loss"] = cfg.scale_loss_weight * torch.relu(local_scales - cfg.scale_threshold).mean()
         return loss_dict

@@ -46,7 +46,9 @@ class AvatarMotion:
     """the network's audio rate (the speech is read at it)."""
 
 
-def predict_avatar_motion(template: torch.Tensor, capture_linear: torch.Tensor, run: Path, audio: Path, speaker: Optional[str] = None) -> AvatarMotion:
+def predict_avatar_motion(
+    template: torch.Tensor, capture_linear: torch.Tensor, run: Path, audio: Path, speaker: Optional[str] = None
+) -> AvatarMotion:
     """Speech -> the avatar's meshes, with the audio-to-vertices network of an ``ns-l2t train`` run.
 
     The network's offsets from its own template are added to the avatar's ``template`` [V, 3]
@@ -56,7 +58,9 @@ def predict_avatar_motion(template: torch.Tensor, capture_linear: torch.Tensor, 
     network = load_run(Path(run))
     predicted = network.predict_wav(Path(audio), speaker)
     if predicted.shape[1] != template.shape[0]:
-        raise DataError(run, f"the network predicts {predicted.shape[1]} vertices but the avatar's template has {template.shape[0]}")
+        raise DataError(
+            run, f"the network predicts {predicted.shape[1]} vertices but the avatar's template has {template.shape[0]}"
+        )
     offsets = predicted - network.template(speaker)
     vertices = template + offsets @ capture_linear.to(offsets).T
     return AvatarMotion(vertices, float(network.feature.fps), int(network.feature.sample_rate))

@@ -54,13 +54,27 @@ class AvatarViewerControls(nn.Module):
         self._frames = frames
         self._capture_linear = capture_linear
         self._animation: Optional[torch.Tensor] = None  # [T, V, 3], set by the button
-        self.pose_expression = ViewerDropdown("Expression", TEMPLATE, list(EXPRESSIONS), cb_hook=self._on_pose_change,
-                                              hint="mesh the Gaussians are posed on")
-        self.pose_position = ViewerSlider("Sequence position", 0.0, 0.0, 1.0, 1e-4, cb_hook=self._on_pose_change,
-                                          hint="where in the training instants or the animation: 0 first frame, 1 last")
+        self.pose_expression = ViewerDropdown(
+            "Expression",
+            TEMPLATE,
+            list(EXPRESSIONS),
+            cb_hook=self._on_pose_change,
+            hint="mesh the Gaussians are posed on",
+        )
+        self.pose_position = ViewerSlider(
+            "Sequence position",
+            0.0,
+            0.0,
+            1.0,
+            1e-4,
+            cb_hook=self._on_pose_change,
+            hint="where in the training instants or the animation: 0 first frame, 1 last",
+        )
         self.pose_shown = ViewerText("Frame shown", "template", disabled=True, hint="the frame the avatar is posed on")
         self.speech_audio = ViewerText("Speech (.wav)", "", hint="speech to animate the avatar with")
-        self.speech_network = ViewerText("ns-l2t run", "", hint="an ns-l2t train --output folder (the audio-to-vertices network)")
+        self.speech_network = ViewerText(
+            "ns-l2t run", "", hint="an ns-l2t train --output folder (the audio-to-vertices network)"
+        )
         self.speech_run_button = ViewerButton("Animate from speech", cb_hook=self._on_animate)
         self.speech_status = ViewerText("Animation status", "no animation loaded", disabled=True)
 

@@ -66,7 +66,9 @@ def talking_coefficients(mesh: HeadMesh, num_frames: int, seed: int, fps: float 
     return torch.tensor(coeffs, dtype=torch.float32)
 
 
-def rig_cameras(width: int, height: int, distance: float = 3.4, fov_deg: float = 40.0, rig: Sequence[tuple[float, float]] = RIG_DEG) -> list[PinholeCamera]:
+def rig_cameras(
+    width: int, height: int, distance: float = 3.4, fov_deg: float = 40.0, rig: Sequence[tuple[float, float]] = RIG_DEG
+) -> list[PinholeCamera]:
     """Cameras at ``distance`` around the head's front (yaw, pitch in degrees), looking at its centre, y up."""
     poses = []
     for yaw, pitch in rig:
@@ -103,14 +105,18 @@ def generate_avatar_dataset(
     if out.exists() and any(out.iterdir()):
         marker = out / "gt" / "avatar.json"
         if not (overwrite and marker.is_file() and GENERATOR_NAME in marker.read_text()):
-            raise DataError(out, "output folder is not empty (pass overwrite to replace a dataset written by this generator)")
+            raise DataError(
+                out, "output folder is not empty (pass overwrite to replace a dataset written by this generator)"
+            )
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     if not 1 <= num_cameras <= len(RIG_DEG):
         raise ValueError(f"num_cameras must be in [1, {len(RIG_DEG)}]")
     mesh = make_head_mesh(mesh_resolution)
     cameras = rig_cameras(width, height, rig=RIG_DEG[:num_cameras])
-    coeffs = torch.cat([talking_coefficients(mesh, num_train_frames, seed), talking_coefficients(mesh, num_test_frames, seed + 1000)])
+    coeffs = torch.cat(
+        [talking_coefficients(mesh, num_train_frames, seed), talking_coefficients(mesh, num_test_frames, seed + 1000)]
+    )
     vertices = deform(mesh, coeffs)
     if head_offsets is not None:
         offsets = torch.as_tensor(head_offsets, dtype=torch.float32)
@@ -127,7 +133,10 @@ def generate_avatar_dataset(
         np.save(out / vert_rel, vertices[instant].numpy())
         for c, camera in enumerate(cameras):
             stem = f"{writer.frame_stem(instant)}_cam{c}"
-            _write_rgba(out / writer.image_relpath(stem), render_head(vertices[instant], mesh.faces, mesh.vertex_colors, camera, supersample))
+            _write_rgba(
+                out / writer.image_relpath(stem),
+                render_head(vertices[instant], mesh.faces, mesh.vertex_colors, camera, supersample),
+            )
             stems.append(stem)
             image_cameras.append(camera)
             frame_keys[stem] = {"vertices_path": vert_rel}
@@ -175,7 +184,15 @@ class AvatarSynthArgs:
 def entrypoint() -> None:
     args = tyro.cli(AvatarSynthArgs)
     path = generate_avatar_dataset(
-        args.out, args.seed, args.num_train_frames, args.num_test_frames, args.num_cameras, args.width, args.height, args.mesh_resolution, overwrite=args.overwrite
+        args.out,
+        args.seed,
+        args.num_train_frames,
+        args.num_test_frames,
+        args.num_cameras,
+        args.width,
+        args.height,
+        args.mesh_resolution,
+        overwrite=args.overwrite,
     )
     CONSOLE.print(f"wrote {path}")
 

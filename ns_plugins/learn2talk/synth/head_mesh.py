@@ -52,7 +52,9 @@ def _sphere(n_lat: int, n_lon: int) -> tuple[torch.Tensor, torch.Tensor, torch.T
     theta_rings = torch.arange(1, n_lat, dtype=torch.float64) * math.pi / n_lat
     phi = torch.arange(n_lon, dtype=torch.float64) * 2 * math.pi / n_lon - math.pi
     th, ph = torch.meshgrid(theta_rings, phi, indexing="ij")
-    theta = torch.cat([torch.zeros(1, dtype=torch.float64), th.reshape(-1), torch.full((1,), math.pi, dtype=torch.float64)])
+    theta = torch.cat(
+        [torch.zeros(1, dtype=torch.float64), th.reshape(-1), torch.full((1,), math.pi, dtype=torch.float64)]
+    )
     phis = torch.cat([torch.zeros(1, dtype=torch.float64), ph.reshape(-1), torch.zeros(1, dtype=torch.float64)])
     n_rings = n_lat - 1
     south = 1 + n_rings * n_lon
@@ -110,7 +112,12 @@ def make_head_mesh(resolution: int = 32, seed: int = 0) -> HeadMesh:
     r = r + 0.16 * _bump(u, theta - math.acos(-0.02), 0.10, 0.16) * front  # nose
     r = r + 0.06 * _bump(u, theta - math.acos(-0.75), 0.35, 0.18) * front  # chin
     r = r + 0.03 * _bump(u, v, mouth_width, lip_height) * front  # lips stand out a little
-    r = r - 0.04 * (_bump(u - 0.42, theta - eye_theta, 0.13, 0.09) + _bump(u + 0.42, theta - eye_theta, 0.13, 0.09)) * front
+    r = (
+        r
+        - 0.04
+        * (_bump(u - 0.42, theta - eye_theta, 0.13, 0.09) + _bump(u + 0.42, theta - eye_theta, 0.13, 0.09))
+        * front
+    )
     x = sx * r * torch.sin(theta) * torch.sin(phi)
     y = sy * r * torch.cos(theta)
     z = sz * r * torch.sin(theta) * torch.cos(phi)
@@ -120,7 +127,11 @@ def make_head_mesh(resolution: int = 32, seed: int = 0) -> HeadMesh:
     # Mouth region weights: upper lip (v < 0), lower lip (v > 0), corners at |u| ~ mouth_width.
     mouth = _bump(u, v, mouth_width, lip_height) * front
     upper_lip = mouth * (v < 0)
-    lower = torch.sigmoid((v - 0.02) / 0.03) * torch.exp(-0.5 * (u / 0.75) ** 2) * torch.exp(-0.5 * (torch.clamp(v - 0.35, min=0) / 0.2) ** 2)
+    lower = (
+        torch.sigmoid((v - 0.02) / 0.03)
+        * torch.exp(-0.5 * (u / 0.75) ** 2)
+        * torch.exp(-0.5 * (torch.clamp(v - 0.35, min=0) / 0.2) ** 2)
+    )
     lower = lower * (torch.cos(phi) > -0.2)
     zeros = torch.zeros_like(x)
 
@@ -131,7 +142,9 @@ def make_head_mesh(resolution: int = 32, seed: int = 0) -> HeadMesh:
     lip_press = torch.stack([zeros, -0.035 * torch.sign(v) * mouth * (v.abs() > 1e-9), -0.02 * mouth], -1)
     brows = _bump(u - 0.42, theta - math.acos(0.42), 0.2, 0.1) + _bump(u + 0.42, theta - math.acos(0.42), 0.2, 0.1)
     brow_raise = torch.stack([zeros, 0.06 * brows * front, zeros], -1)
-    lids = _bump(u - 0.42, theta - (eye_theta - 0.07), 0.14, 0.06) + _bump(u + 0.42, theta - (eye_theta - 0.07), 0.14, 0.06)
+    lids = _bump(u - 0.42, theta - (eye_theta - 0.07), 0.14, 0.06) + _bump(
+        u + 0.42, theta - (eye_theta - 0.07), 0.14, 0.06
+    )
     blink = torch.stack([zeros, -0.06 * lids * front, 0.01 * lids * front], -1)
     bases = torch.stack([jaw, lip_round, lip_spread, lip_press, brow_raise, blink])
 

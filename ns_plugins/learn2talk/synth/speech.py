@@ -97,7 +97,9 @@ def _critically_damped(x: np.ndarray, tau: float, rate: float) -> np.ndarray:
     return np.stack([np.convolve(padded[:, i], h)[len(h) : len(h) + len(x)] for i in range(x.shape[1])], 1)
 
 
-def synthesize(units: list[tuple[str, float]], speaker: Speaker, fps: float, sample_rate: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def synthesize(
+    units: list[tuple[str, float]], speaker: Speaker, fps: float, sample_rate: int, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """-> (waveform [N] at sample_rate, mouth + upper-face coefficients [T, K] at fps, K = len(BASIS_NAMES))."""
     bounds = np.cumsum([0.0] + [d for _, d in units])
     duration = bounds[-1]
@@ -109,7 +111,9 @@ def synthesize(units: list[tuple[str, float]], speaker: Speaker, fps: float, sam
     kinds = [UNITS[u][0] for u, _ in units]
     voiced_amp = np.array([{"vowel": 1.0, "nasal": 0.35}.get(k, 0.0) for k in kinds])[unit_of_sample]
     noise_amp = np.array([{"fricative": 0.25}.get(k, 0.0) for k in kinds])[unit_of_sample]
-    formants = np.array([UNITS[u][1] if UNITS[u][0] in ("vowel", "nasal") else (500, 1500, 2500) for u, _ in units], dtype=np.float64)
+    formants = np.array(
+        [UNITS[u][1] if UNITS[u][0] in ("vowel", "nasal") else (500, 1500, 2500) for u, _ in units], dtype=np.float64
+    )
     f_per_sample = formants[unit_of_sample]
     ramp = np.hanning(int(0.02 * sample_rate))
     ramp /= ramp.sum()

@@ -48,8 +48,14 @@ def write_synthetic_dataset(
     np.save(out / "vertex_colors.npy", base.vertex_colors.numpy())
     _write_ids(out / "lip_vertex_ids.txt", base.lip_vertex_ids)
     _write_ids(out / "upper_face_vertex_ids.txt", base.upper_face_vertex_ids)
-    meta = {"fps": fps, "sample_rate": SAMPLE_RATE, "speakers": speakers, "seed": seed, "generator": "ns-l2t synth",
-            "camera": {"width": camera.width, "height": camera.height, "focal": camera.focal, "distance": camera.distance}}
+    meta = {
+        "fps": fps,
+        "sample_rate": SAMPLE_RATE,
+        "speakers": speakers,
+        "seed": seed,
+        "generator": "ns-l2t synth",
+        "camera": {"width": camera.width, "height": camera.height, "focal": camera.focal, "distance": camera.distance},
+    }
     (out / "meta.json").write_text(json.dumps(meta, indent=1))
 
     meshes: dict = {}

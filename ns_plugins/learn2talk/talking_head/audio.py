@@ -63,12 +63,18 @@ def resample(waveform: torch.Tensor, rate_in: int, rate_out: int, half_width: in
         pos = torch.arange(lo, min(n_out, lo + 8192), dtype=torch.float64) * rate_in / rate_out
         base = pos.floor().long()
         d = (base[:, None] + taps[None]).double() - pos[:, None]  # [n, taps] input offsets
-        w = cutoff * torch.special.sinc(cutoff * d) * torch.where(d.abs() < reach, 0.5 + 0.5 * torch.cos(math.pi * d / reach), 0.0)
+        w = (
+            cutoff
+            * torch.special.sinc(cutoff * d)
+            * torch.where(d.abs() < reach, 0.5 + 0.5 * torch.cos(math.pi * d / reach), 0.0)
+        )
         out[lo : lo + len(pos)] = (padded[base[:, None] + taps[None] + reach] * w.float()).sum(1)
     return out
 
 
-def mel_filterbank(n_fft: int, n_mels: int, sample_rate: int, fmin: float = 60.0, fmax: float | None = None) -> torch.Tensor:
+def mel_filterbank(
+    n_fft: int, n_mels: int, sample_rate: int, fmin: float = 60.0, fmax: float | None = None
+) -> torch.Tensor:
     """Triangular HTK-mel filters [n_mels, n_fft // 2 + 1]."""
     fmax = fmax or sample_rate / 2
 

@@ -32,8 +32,16 @@ from ns_plugins.learn2talk.talking_head.audio import FeatureConfig, num_motion_f
 
 SPLITS = ("train", "val", "test")
 VOCASET_SPEAKERS = {
-    "train": ["FaceTalk_170728_03272_TA", "FaceTalk_170904_00128_TA", "FaceTalk_170725_00137_TA", "FaceTalk_170915_00223_TA",
-              "FaceTalk_170811_03274_TA", "FaceTalk_170913_03279_TA", "FaceTalk_170904_03276_TA", "FaceTalk_170912_03278_TA"],
+    "train": [
+        "FaceTalk_170728_03272_TA",
+        "FaceTalk_170904_00128_TA",
+        "FaceTalk_170725_00137_TA",
+        "FaceTalk_170915_00223_TA",
+        "FaceTalk_170811_03274_TA",
+        "FaceTalk_170913_03279_TA",
+        "FaceTalk_170904_03276_TA",
+        "FaceTalk_170912_03278_TA",
+    ],
     "val": ["FaceTalk_170811_03275_TA", "FaceTalk_170908_03277_TA"],
     "test": ["FaceTalk_170809_00138_TA", "FaceTalk_170731_00024_TA"],
 }
@@ -101,7 +109,14 @@ def _load_pickle(path: Path) -> object:
         raise DataError(path, f"unreadable pickle ({err})") from None
 
 
-def check_sequence(source: Path, audio: torch.Tensor, vertices: torch.Tensor, template: torch.Tensor, feat: FeatureConfig, tolerance_s: float) -> tuple[torch.Tensor, torch.Tensor]:
+def check_sequence(
+    source: Path,
+    audio: torch.Tensor,
+    vertices: torch.Tensor,
+    template: torch.Tensor,
+    feat: FeatureConfig,
+    tolerance_s: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Validate one sequence; trim audio and motion to a common length within ``tolerance_s``."""
     if vertices.ndim != 3 or vertices.shape[-1] != 3:
         raise DataError(source, f"vertices must be a [T, V, 3] array, got shape {list(vertices.shape)}")
@@ -113,15 +128,23 @@ def check_sequence(source: Path, audio: torch.Tensor, vertices: torch.Tensor, te
         raise DataError(source, "the audio holds NaN or infinite samples")
     n_audio = num_motion_frames(audio.shape[0], feat)
     if n_audio < 1:
-        raise DataError(source, f"audio of {audio.shape[0] / feat.sample_rate * 1000:.1f} ms is shorter than one motion frame ({1000 / feat.fps:.1f} ms)")
+        raise DataError(
+            source,
+            f"audio of {audio.shape[0] / feat.sample_rate * 1000:.1f} ms is shorter than one motion frame ({1000 / feat.fps:.1f} ms)",
+        )
     if abs(n_audio - vertices.shape[0]) > max(1, round(tolerance_s * feat.fps)):
-        raise DataError(source, f"audio covers {n_audio} frames ({audio.shape[0] / feat.sample_rate:.2f} s) but the motion has {vertices.shape[0]} frames at {feat.fps:g} fps (tolerance {tolerance_s:g} s)")
+        raise DataError(
+            source,
+            f"audio covers {n_audio} frames ({audio.shape[0] / feat.sample_rate:.2f} s) but the motion has {vertices.shape[0]} frames at {feat.fps:g} fps (tolerance {tolerance_s:g} s)",
+        )
     t = min(n_audio, vertices.shape[0])
     n = int(round(t * feat.sample_rate / feat.fps))
     return audio[:n], vertices[:t]
 
 
-def _index_sets(root: Path, lip_ids: Path | None, upper_ids: Path | None, defaults: tuple[Path, Path], num_vertices: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _index_sets(
+    root: Path, lip_ids: Path | None, upper_ids: Path | None, defaults: tuple[Path, Path], num_vertices: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     out = []
     for given, default, what in ((lip_ids, defaults[0], "--lip-ids"), (upper_ids, defaults[1], "--upper-ids")):
         path = given or default
@@ -134,11 +157,20 @@ def _index_sets(root: Path, lip_ids: Path | None, upper_ids: Path | None, defaul
     return out[0], out[1]
 
 
-def load_folder(root: Path, split: str, feat: FeatureConfig, lip_ids: Path | None = None, upper_ids: Path | None = None, tolerance_s: float = 0.1) -> TalkingDataset:
+def load_folder(
+    root: Path,
+    split: str,
+    feat: FeatureConfig,
+    lip_ids: Path | None = None,
+    upper_ids: Path | None = None,
+    tolerance_s: float = 0.1,
+) -> TalkingDataset:
     root = Path(root)
     meta = json.loads((root / "meta.json").read_text()) if (root / "meta.json").exists() else {}
     if "fps" in meta and float(meta["fps"]) != feat.fps:
-        raise DataError(root / "meta.json", f"the data is at {meta['fps']} fps but the features are configured for {feat.fps:g} fps")
+        raise DataError(
+            root / "meta.json", f"the data is at {meta['fps']} fps but the features are configured for {feat.fps:g} fps"
+        )
     templates = {}
     if (root / "templates").is_dir():
         templates = {p.stem: torch.from_numpy(_load_npy(p)).float() for p in sorted((root / "templates").glob("*.npy"))}
@@ -168,20 +200,38 @@ def load_folder(root: Path, split: str, feat: FeatureConfig, lip_ids: Path | Non
         audio, verts = check_sequence(npy, audio, verts, tpl, feat, tolerance_s)
         sequences.append(TalkingSequence(wav.stem, speaker, audio, verts, str(npy)))
     v = next(iter(templates.values())).shape[0]
-    lips, upper = _index_sets(root, lip_ids, upper_ids, (root / "lip_vertex_ids.txt", root / "upper_face_vertex_ids.txt"), v)
+    lips, upper = _index_sets(
+        root, lip_ids, upper_ids, (root / "lip_vertex_ids.txt", root / "upper_face_vertex_ids.txt"), v
+    )
     speakers = meta.get("speakers") or sorted({s.speaker for s in sequences})
     faces = torch.from_numpy(_load_npy(root / "faces.npy")).long() if (root / "faces.npy").exists() else None
-    colors = torch.from_numpy(_load_npy(root / "vertex_colors.npy")).float() if (root / "vertex_colors.npy").exists() else None
+    colors = (
+        torch.from_numpy(_load_npy(root / "vertex_colors.npy")).float()
+        if (root / "vertex_colors.npy").exists()
+        else None
+    )
     return TalkingDataset(sequences, templates, lips, upper, feat.fps, feat.sample_rate, list(speakers), faces, colors)
 
 
-def load_vocaset(root: Path, split: str, feat: FeatureConfig, lip_ids: Path | None = None, upper_ids: Path | None = None, tolerance_s: float = 0.2) -> TalkingDataset:
+def load_vocaset(
+    root: Path,
+    split: str,
+    feat: FeatureConfig,
+    lip_ids: Path | None = None,
+    upper_ids: Path | None = None,
+    tolerance_s: float = 0.2,
+) -> TalkingDataset:
     root = Path(root)
     if feat.fps != 30:
-        raise DataError(root, f"VOCASET is used at 30 fps (60 fps subsampled by 2); the features are configured for {feat.fps:g} fps (--fps 30)")
+        raise DataError(
+            root,
+            f"VOCASET is used at 30 fps (60 fps subsampled by 2); the features are configured for {feat.fps:g} fps (--fps 30)",
+        )
     verts_all = np.load(root / "data_verts.npy", mmap_mode="r")
     audio_all = _load_pickle(root / "raw_audio_fixed.pkl")
-    templates = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in _load_pickle(root / "templates.pkl").items()}
+    templates = {
+        k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in _load_pickle(root / "templates.pkl").items()
+    }
     index = _load_pickle(root / "subj_seq_to_idx.pkl")
     sequences = []
     for subj in VOCASET_SPEAKERS[split]:
@@ -190,7 +240,9 @@ def load_vocaset(root: Path, split: str, feat: FeatureConfig, lip_ids: Path | No
             if subj not in audio_all or seq not in audio_all[subj]:
                 raise DataError(root / "raw_audio_fixed.pkl", f"no audio for {subj}/{seq}")
             a = audio_all[subj][seq]
-            audio = resample(torch.from_numpy(np.asarray(a["audio"], dtype=np.float32)), int(a["sample_rate"]), feat.sample_rate)
+            audio = resample(
+                torch.from_numpy(np.asarray(a["audio"], dtype=np.float32)), int(a["sample_rate"]), feat.sample_rate
+            )
             ids = [frames[k] for k in sorted(frames)][::2]  # 60 -> 30 fps
             verts = torch.from_numpy(np.asarray(verts_all[ids], dtype=np.float32))
             audio, verts = check_sequence(src, audio, verts, templates[subj], feat, tolerance_s)
@@ -198,13 +250,25 @@ def load_vocaset(root: Path, split: str, feat: FeatureConfig, lip_ids: Path | No
     if not sequences:
         raise DataError(root / "subj_seq_to_idx.pkl", f"no sequences of the {split} speakers")
     v = next(iter(templates.values())).shape[0]
-    lips, upper = _index_sets(root, lip_ids, upper_ids, (root / "lip_vertex_ids.txt", root / "upper_face_vertex_ids.txt"), v)
+    lips, upper = _index_sets(
+        root, lip_ids, upper_ids, (root / "lip_vertex_ids.txt", root / "upper_face_vertex_ids.txt"), v
+    )
     return TalkingDataset(sequences, templates, lips, upper, feat.fps, feat.sample_rate, VOCASET_SPEAKERS["train"])
 
 
-def load_biwi(root: Path, split: str, feat: FeatureConfig, lip_ids: Path | None = None, upper_ids: Path | None = None, tolerance_s: float = 0.2) -> TalkingDataset:
+def load_biwi(
+    root: Path,
+    split: str,
+    feat: FeatureConfig,
+    lip_ids: Path | None = None,
+    upper_ids: Path | None = None,
+    tolerance_s: float = 0.2,
+) -> TalkingDataset:
     root = Path(root)
-    templates = {k: torch.from_numpy(np.asarray(v, dtype=np.float32).reshape(-1, 3)) for k, v in _load_pickle(root / "templates.pkl").items()}
+    templates = {
+        k: torch.from_numpy(np.asarray(v, dtype=np.float32).reshape(-1, 3))
+        for k, v in _load_pickle(root / "templates.pkl").items()
+    }
     ranges = {"train": range(1, 33), "val": range(33, 37), "test": range(37, 41)}[split]
     sequences = []
     for wav in sorted((root / "wav").glob("*.wav")):
@@ -217,10 +281,14 @@ def load_biwi(root: Path, split: str, feat: FeatureConfig, lip_ids: Path | None 
             raise DataError(wav, f"no template for speaker {speaker!r} in templates.pkl")
         arr = _load_npy(npy)
         verts = torch.from_numpy(arr.reshape(arr.shape[0], -1, 3).astype(np.float32))
-        audio, verts = check_sequence(npy, read_wav(wav, feat.sample_rate), verts, templates[speaker], feat, tolerance_s)
+        audio, verts = check_sequence(
+            npy, read_wav(wav, feat.sample_rate), verts, templates[speaker], feat, tolerance_s
+        )
         sequences.append(TalkingSequence(wav.stem, speaker, audio, verts, str(npy)))
     if not sequences:
-        raise DataError(root / "wav", f"no sequences of the {split} split (sentence numbers {ranges.start}-{ranges.stop - 1})")
+        raise DataError(
+            root / "wav", f"no sequences of the {split} split (sentence numbers {ranges.start}-{ranges.stop - 1})"
+        )
     v = next(iter(templates.values())).shape[0]
     lips, upper = _index_sets(root, lip_ids, upper_ids, (root / "regions" / "lve.txt", root / "regions" / "fdd.txt"), v)
     return TalkingDataset(sequences, templates, lips, upper, feat.fps, feat.sample_rate, sorted(templates))
@@ -234,10 +302,20 @@ def detect_layout(root: Path) -> str:
         return "biwi"
     if (root / "templates").is_dir() or (root / "template.npy").exists():
         return "folder"
-    raise DataError(root, "not a talking-face dataset: expected the folder layout (templates/, <split>/*.wav + .npy), VOCASET (data_verts.npy) or BIWI (vertices_npy/, templates.pkl)")
+    raise DataError(
+        root,
+        "not a talking-face dataset: expected the folder layout (templates/, <split>/*.wav + .npy), VOCASET (data_verts.npy) or BIWI (vertices_npy/, templates.pkl)",
+    )
 
 
-def load_dataset(root: Path, split: str, feat: FeatureConfig, layout: str = "auto", lip_ids: Path | None = None, upper_ids: Path | None = None) -> TalkingDataset:
+def load_dataset(
+    root: Path,
+    split: str,
+    feat: FeatureConfig,
+    layout: str = "auto",
+    lip_ids: Path | None = None,
+    upper_ids: Path | None = None,
+) -> TalkingDataset:
     """Load a split of any supported layout (``auto`` detects it)."""
     if not Path(root).is_dir():
         raise DataError(root, "dataset directory not found")

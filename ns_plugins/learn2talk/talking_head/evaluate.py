@@ -22,11 +22,16 @@ def score_predictions(preds: list[torch.Tensor], data: TalkingDataset, syncnet: 
         lips = data.lip_vertex_ids
         d, c = lse(syncnet, feats, pred[:, lips] - tpl[lips])
         gd, gc = lse(syncnet, feats, seq.vertices[:, lips] - tpl[lips])
-        rows.append({
-            "lve": lip_vertex_error(pred, seq.vertices, lips),
-            "fdd": upper_face_dynamics_deviation(pred, seq.vertices, tpl, data.upper_face_vertex_ids),
-            "lse_d": d, "lse_c": c, "gt_lse_d": gd, "gt_lse_c": gc,
-        })
+        rows.append(
+            {
+                "lve": lip_vertex_error(pred, seq.vertices, lips),
+                "fdd": upper_face_dynamics_deviation(pred, seq.vertices, tpl, data.upper_face_vertex_ids),
+                "lse_d": d,
+                "lse_c": c,
+                "gt_lse_d": gd,
+                "gt_lse_c": gc,
+            }
+        )
     return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]} | {"sequences": len(rows)}
 
 

@@ -11,7 +11,9 @@ def lip_vertex_error(pred: torch.Tensor, gt: torch.Tensor, lip_ids: torch.Tensor
     return float(err.max(-1).values.mean())
 
 
-def upper_face_dynamics_deviation(pred: torch.Tensor, gt: torch.Tensor, template: torch.Tensor, upper_ids: torch.Tensor) -> float:
+def upper_face_dynamics_deviation(
+    pred: torch.Tensor, gt: torch.Tensor, template: torch.Tensor, upper_ids: torch.Tensor
+) -> float:
     """FDD (CodeTalker): mean over upper-face vertices of the temporal std of the squared
     displacement from the template, ground truth minus prediction (positive: too still).
     pred, gt [T, V, 3], template [V, 3]."""

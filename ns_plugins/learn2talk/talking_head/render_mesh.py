@@ -59,7 +59,9 @@ def rasterize_triangles(
         image [H, W, A] (zeros where empty), coverage [H, W] bool.
     """
     tri, tri_depth = pixels[faces], depth[faces]  # [F, 3, 2], [F, 3]
-    area = (tri[:, 1, 0] - tri[:, 0, 0]) * (tri[:, 2, 1] - tri[:, 0, 1]) - (tri[:, 2, 0] - tri[:, 0, 0]) * (tri[:, 1, 1] - tri[:, 0, 1])
+    area = (tri[:, 1, 0] - tri[:, 0, 0]) * (tri[:, 2, 1] - tri[:, 0, 1]) - (tri[:, 2, 0] - tri[:, 0, 0]) * (
+        tri[:, 1, 1] - tri[:, 0, 1]
+    )
     keep = (tri_depth.min(1).values > 1e-3) & (area.abs() > 1e-12)
     faces, tri, tri_depth, area = faces[keep], tri[keep], tri_depth[keep], area[keep]
     lo = torch.ceil(tri.min(1).values - 0.5).clamp(min=0).long()  # first pixel whose centre is inside the box
@@ -78,7 +80,9 @@ def rasterize_triangles(
     def edge(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return (b[:, 0] - a[:, 0]) * (p[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (p[:, 0] - a[:, 0])
 
-    bary = torch.stack([edge(t[:, 1], t[:, 2]), edge(t[:, 2], t[:, 0]), edge(t[:, 0], t[:, 1])], -1) / area[face_of, None]
+    bary = (
+        torch.stack([edge(t[:, 1], t[:, 2]), edge(t[:, 2], t[:, 0]), edge(t[:, 0], t[:, 1])], -1) / area[face_of, None]
+    )
     inside = (bary >= 0).all(-1)
     bary, face_of, pix = bary[inside], face_of[inside], (py * width + px)[inside]
     # perspective-correct: 1/z and attribute/z are affine in screen space
@@ -97,8 +101,14 @@ def rasterize_triangles(
 
 
 def shade_mesh(
-    vertices: torch.Tensor, faces: torch.Tensor, colors: torch.Tensor, c2w: torch.Tensor, K: torch.Tensor,
-    width: int, height: int, supersample: int = 1,
+    vertices: torch.Tensor,
+    faces: torch.Tensor,
+    colors: torch.Tensor,
+    c2w: torch.Tensor,
+    K: torch.Tensor,
+    width: int,
+    height: int,
+    supersample: int = 1,
 ) -> np.ndarray:
     """Shaded RGBA image [H, W, 4] in [0, 1] (colour not premultiplied; alpha = coverage) of a mesh pose.
 
@@ -130,7 +140,9 @@ def frontal_pose(camera: FrontalCamera) -> tuple[torch.Tensor, torch.Tensor]:
     return c2w, K
 
 
-def render_mesh(vertices: torch.Tensor, faces: torch.Tensor, colors: torch.Tensor, camera: FrontalCamera, supersample: int = 1) -> np.ndarray:
+def render_mesh(
+    vertices: torch.Tensor, faces: torch.Tensor, colors: torch.Tensor, camera: FrontalCamera, supersample: int = 1
+) -> np.ndarray:
     """vertices [V, 3], faces [F, 3], colors [V, 3] in [0, 1] -> image [H, W, 3] uint8 over :data:`BACKGROUND`."""
     c2w, K = frontal_pose(camera)
     rgba = shade_mesh(vertices.detach(), faces, colors, c2w, K, camera.width, camera.height, supersample)

@@ -1,10 +1,10 @@
 """A trained run on disk (``ns-l2t train --output RUN``) and audio -> vertices inference from it.
 
-    RUN/run.json      configs (features, regressor), speakers, losses, weights, training figures
-    RUN/regressor.pt  FaceFormer state
-    RUN/syncnet.pt    SyncNet3D config + state (the expert used for the sync loss and LSE)
-    RUN/teacher.pt    the 2D teacher, when the teacher loss was used
-    RUN/mesh.pt       templates per speaker, lip / upper-face ids, faces and colours (renders)
+RUN/run.json      configs (features, regressor), speakers, losses, weights, training figures
+RUN/regressor.pt  FaceFormer state
+RUN/syncnet.pt    SyncNet3D config + state (the expert used for the sync loss and LSE)
+RUN/teacher.pt    the 2D teacher, when the teacher loss was used
+RUN/mesh.pt       templates per speaker, lip / upper-face ids, faces and colours (renders)
 """
 
 from __future__ import annotations
@@ -49,7 +49,13 @@ class TalkingRun:
             return self.templates[speaker]
         return self.templates.get("*", next(iter(self.templates.values())))
 
-    def predict(self, waveform: torch.Tensor, speaker: str | None = None, template: torch.Tensor | None = None, num_frames: int | None = None) -> torch.Tensor:
+    def predict(
+        self,
+        waveform: torch.Tensor,
+        speaker: str | None = None,
+        template: torch.Tensor | None = None,
+        num_frames: int | None = None,
+    ) -> torch.Tensor:
         """Waveform [N] at ``feature.sample_rate`` -> vertices [T, V, 3] (autoregressive)."""
         t = num_frames or num_motion_frames(waveform.shape[0], self.feature)
         feats = audio_features(waveform, self.feature, t)
@@ -61,15 +67,23 @@ class TalkingRun:
         """A .wav file -> vertices [T, V, 3]; DataError when it is unreadable or shorter than a frame."""
         waveform = read_wav(path, self.feature.sample_rate)
         if num_motion_frames(waveform.shape[0], self.feature) < 1:
-            raise DataError(path, f"audio of {waveform.shape[0] / self.feature.sample_rate * 1000:.1f} ms is shorter than one motion frame ({1000 / self.feature.fps:.1f} ms)")
+            raise DataError(
+                path,
+                f"audio of {waveform.shape[0] / self.feature.sample_rate * 1000:.1f} ms is shorter than one motion frame ({1000 / self.feature.fps:.1f} ms)",
+            )
         return self.predict(waveform, speaker)
 
 
 def save_run(path: Path, info: dict, model: FaceFormer, data: TalkingDataset) -> None:
     """Write the regressor, the meshes of ``data`` and ``info`` (run.json, written last: it marks a complete run)."""
     save_checkpoint(path / "regressor.pt", model.state_dict())
-    mesh = {"templates": data.templates, "lip_vertex_ids": data.lip_vertex_ids, "upper_face_vertex_ids": data.upper_face_vertex_ids,
-            "faces": data.faces, "vertex_colors": data.vertex_colors}
+    mesh = {
+        "templates": data.templates,
+        "lip_vertex_ids": data.lip_vertex_ids,
+        "upper_face_vertex_ids": data.upper_face_vertex_ids,
+        "faces": data.faces,
+        "vertex_colors": data.vertex_colors,
+    }
     save_checkpoint(path / "mesh.pt", mesh)
     (path / "run.json").write_text(json.dumps(info, indent=1))
 
@@ -84,6 +98,14 @@ def load_run(path: Path) -> TalkingRun:
     model.load_state_dict(load_checkpoint(path / "regressor.pt"))
     mesh = load_checkpoint(path / "mesh.pt")
     return TalkingRun(
-        path, info, FeatureConfig(**info["features"]), model.eval(), load_syncnet(path / "syncnet.pt"),
-        mesh["templates"], mesh["lip_vertex_ids"], mesh["upper_face_vertex_ids"], mesh.get("faces"), mesh.get("vertex_colors"),
+        path,
+        info,
+        FeatureConfig(**info["features"]),
+        model.eval(),
+        load_syncnet(path / "syncnet.pt"),
+        mesh["templates"],
+        mesh["lip_vertex_ids"],
+        mesh["upper_face_vertex_ids"],
+        mesh.get("faces"),
+        mesh.get("vertex_colors"),
     )

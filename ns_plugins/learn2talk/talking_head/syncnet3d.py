@@ -46,8 +46,20 @@ class SyncNet3D(nn.Module):
         v_in = cfg.window * cfg.num_lip_vertices * 3
         self.register_buffer("feature_mean", torch.zeros(cfg.feature_dim))
         self.register_buffer("feature_std", torch.ones(cfg.feature_dim))
-        self.audio_encoder = nn.Sequential(nn.Linear(a_in, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, cfg.embed_dim))
-        self.lip_encoder = nn.Sequential(nn.Linear(v_in, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, cfg.hidden), nn.GELU(), nn.Linear(cfg.hidden, cfg.embed_dim))
+        self.audio_encoder = nn.Sequential(
+            nn.Linear(a_in, cfg.hidden),
+            nn.GELU(),
+            nn.Linear(cfg.hidden, cfg.hidden),
+            nn.GELU(),
+            nn.Linear(cfg.hidden, cfg.embed_dim),
+        )
+        self.lip_encoder = nn.Sequential(
+            nn.Linear(v_in, cfg.hidden),
+            nn.GELU(),
+            nn.Linear(cfg.hidden, cfg.hidden),
+            nn.GELU(),
+            nn.Linear(cfg.hidden, cfg.embed_dim),
+        )
         self.logit_scale = nn.Parameter(torch.tensor(5.0))
         self.logit_bias = nn.Parameter(torch.tensor(0.0))
 
@@ -80,13 +92,23 @@ class SyncNet3D(nn.Module):
         return self.logit(self.embed_audio(audio), self.embed_lips(lips))
 
 
-def sync_training_pairs(features: torch.Tensor, lip_offsets: torch.Tensor, net: SyncNet3D, count: int, min_shift: int, max_shift: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def sync_training_pairs(
+    features: torch.Tensor,
+    lip_offsets: torch.Tensor,
+    net: SyncNet3D,
+    count: int,
+    min_shift: int,
+    max_shift: int,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Half in-sync, half shifted pairs from one sequence -> (audio [N, W a, F], lips [N, W, L, 3], labels [N])."""
     audio = net.audio_windows(features)
     lips = windows(lip_offsets, net.cfg.window)
     n = min(audio.shape[0], lips.shape[0])
     k = torch.randint(0, n, (count,), generator=generator)
-    shift = torch.randint(min_shift, max_shift + 1, (count,), generator=generator) * (torch.randint(0, 2, (count,), generator=generator) * 2 - 1)
+    shift = torch.randint(min_shift, max_shift + 1, (count,), generator=generator) * (
+        torch.randint(0, 2, (count,), generator=generator) * 2 - 1
+    )
     positive = torch.arange(count) % 2 == 0
     ka = torch.where(positive, k, k + shift)
     ka = torch.where((ka < 0) | (ka >= n), k - shift, ka)  # reflect shifts that leave the sequence

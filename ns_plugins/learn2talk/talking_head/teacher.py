@@ -85,7 +85,10 @@ def load_2d_corpus(root: Path, feat: FeatureConfig) -> list[tuple[torch.Tensor, 
     folder = Path(root) / "2d"
     wavs = sorted(folder.glob("*.wav"))
     if not wavs:
-        raise DataError(folder, "no 2D corpus (*.wav + *.npz with landmarks and rest) to train the teacher on; pass --teacher PATH or drop the teacher loss")
+        raise DataError(
+            folder,
+            "no 2D corpus (*.wav + *.npz with landmarks and rest) to train the teacher on; pass --teacher PATH or drop the teacher loss",
+        )
     corpus = []
     for wav in wavs:
         npz = wav.with_suffix(".npz")
@@ -93,7 +96,9 @@ def load_2d_corpus(root: Path, feat: FeatureConfig) -> list[tuple[torch.Tensor, 
             with np.load(npz) as z:
                 marks, rest = torch.from_numpy(z["landmarks"]).float(), torch.from_numpy(z["rest"]).float()
         except (OSError, KeyError, ValueError) as err:
-            raise DataError(npz, f"unreadable landmark file ({err}); expected arrays landmarks [T, L, 2] and rest [L, 2]") from None
+            raise DataError(
+                npz, f"unreadable landmark file ({err}); expected arrays landmarks [T, L, 2] and rest [L, 2]"
+            ) from None
         audio = read_wav(wav, feat.sample_rate)
         t = min(num_motion_frames(audio.shape[0], feat), marks.shape[0])
         if t < 1:
@@ -102,7 +107,9 @@ def load_2d_corpus(root: Path, feat: FeatureConfig) -> list[tuple[torch.Tensor, 
     return corpus
 
 
-def teacher_loss(pred_vertices: torch.Tensor, template: torch.Tensor, target: torch.Tensor, teacher: LipTeacher) -> torch.Tensor:
+def teacher_loss(
+    pred_vertices: torch.Tensor, template: torch.Tensor, target: torch.Tensor, teacher: LipTeacher
+) -> torch.Tensor:
     """Pixel MSE between projected predicted lip displacements and the teacher's, up to a scale.
 
     A 2D teacher never saw this speaker, so it cannot know their articulation amplitude (speaking

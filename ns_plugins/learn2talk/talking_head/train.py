@@ -114,13 +114,23 @@ class TrainConfig:
         return {k: (getattr(self, f"weight_{k}") if k in self.loss_names else 0.0) for k in LOSSES}
 
     def feature_config(self) -> FeatureConfig:
-        return FeatureConfig(kind=self.features, fps=self.fps, wav2vec2_path=str(self.wav2vec2) if self.wav2vec2 else None)
+        return FeatureConfig(
+            kind=self.features, fps=self.fps, wav2vec2_path=str(self.wav2vec2) if self.wav2vec2 else None
+        )
 
 
 PRESETS = {
     "cpu": TrainConfig(data=tyro.MISSING, output=tyro.MISSING, preset="cpu"),
-    "tiny": TrainConfig(data=tyro.MISSING, output=tyro.MISSING, preset="tiny", steps=40, syncnet_steps=150, teacher_steps=40,
-                        d_model=32, batch_size=2),
+    "tiny": TrainConfig(
+        data=tyro.MISSING,
+        output=tyro.MISSING,
+        preset="tiny",
+        steps=40,
+        syncnet_steps=150,
+        teacher_steps=40,
+        d_model=32,
+        batch_size=2,
+    ),
 }
 """Defaults per preset; ``data`` and ``output`` stay required (``tyro.MISSING``): the caller gives them."""
 
@@ -129,13 +139,21 @@ def preset(name: str, data: Path, output: Path, **overrides: object) -> TrainCon
     """The ``name`` preset for ``data`` -> ``output`` with ``overrides`` (None values ignored)."""
     if name not in PRESETS:
         raise DataError("--preset", f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
-    return replace(PRESETS[name], data=Path(data), output=Path(output), **{k: v for k, v in overrides.items() if v is not None})
+    return replace(
+        PRESETS[name], data=Path(data), output=Path(output), **{k: v for k, v in overrides.items() if v is not None}
+    )
 
 
 @contextlib.contextmanager
 def progress_bar(enabled: bool = True) -> Iterator[Progress]:
     """A rich progress bar on nerfstudio's console (one task per training stage); a no-op when disabled."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
     with Progress(*columns, console=CONSOLE, disable=not enabled) as bar:
         yield bar
 
@@ -152,23 +170,37 @@ def feature_stats(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Ten
 
 
 def train_syncnet(
-    feats: list[torch.Tensor], lips: list[torch.Tensor], feat: FeatureConfig, steps: int, seed: int, bar: Optional[Progress] = None
+    feats: list[torch.Tensor],
+    lips: list[torch.Tensor],
+    feat: FeatureConfig,
+    steps: int,
+    seed: int,
+    bar: Optional[Progress] = None,
 ) -> SyncNet3D:
     """Contrastive training on in-sync vs shifted windows. feats [T a, F] and lips [T, L, 3] per sequence."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    cfg = SyncNetConfig(num_lip_vertices=lips[0].shape[1], feature_dim=feat.dim, frames_per_motion_frame=feat.frames_per_motion_frame)
+    cfg = SyncNetConfig(
+        num_lip_vertices=lips[0].shape[1], feature_dim=feat.dim, frames_per_motion_frame=feat.frames_per_motion_frame
+    )
     net = SyncNet3D(cfg)
     net.set_feature_stats(*feature_stats(feats))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     usable = torch.tensor([i for i, f in enumerate(lips) if f.shape[0] >= net.cfg.window + 4])
     if len(usable) == 0:
-        raise DataError("train split", f"every sequence is shorter than {net.cfg.window + 4} frames: too short to train the lip-sync expert")
+        raise DataError(
+            "train split",
+            f"every sequence is shorter than {net.cfg.window + 4} frames: too short to train the lip-sync expert",
+        )
     task = bar.add_task("SyncNet3D", total=steps, status="") if bar is not None else None
     for _ in range(steps):
         picked = usable[torch.randint(0, len(usable), (8,), generator=gen)].tolist()
-        audio, lip, label = (torch.cat(x) for x in zip(*[sync_training_pairs(feats[i], lips[i], net, 16, 2, 12, gen) for i in picked]))
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(net.logit(net.embed_audio(audio), net.embed_lips(lip)), label)
+        audio, lip, label = (
+            torch.cat(x) for x in zip(*[sync_training_pairs(feats[i], lips[i], net, 16, 2, 12, gen) for i in picked])
+        )
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(
+            net.logit(net.embed_audio(audio), net.embed_lips(lip)), label
+        )
         optimizer_step(opt, loss)
         if task is not None:
             bar.update(task, advance=1, status=f"bce {loss.item():.3f}")
@@ -176,15 +208,24 @@ def train_syncnet(
 
 
 def train_teacher(
-    corpus: list[tuple[torch.Tensor, torch.Tensor]], landmark_ids: torch.Tensor, feat: FeatureConfig, steps: int, seed: int,
+    corpus: list[tuple[torch.Tensor, torch.Tensor]],
+    landmark_ids: torch.Tensor,
+    feat: FeatureConfig,
+    steps: int,
+    seed: int,
     bar: Optional[Progress] = None,
 ) -> Lips2DTeacher:
     """Fit the 2D teacher on (features [T a, F], displacements [T, L, 2]) pairs."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed + 1)
     if corpus[0][1].shape[1] != landmark_ids.shape[0]:
-        raise DataError("2d/", f"the 2D corpus has {corpus[0][1].shape[1]} landmarks but the dataset has {landmark_ids.shape[0]} lip vertices")
-    cfg = Lips2DConfig(num_landmarks=landmark_ids.shape[0], feature_dim=feat.dim, frames_per_motion_frame=feat.frames_per_motion_frame)
+        raise DataError(
+            "2d/",
+            f"the 2D corpus has {corpus[0][1].shape[1]} landmarks but the dataset has {landmark_ids.shape[0]} lip vertices",
+        )
+    cfg = Lips2DConfig(
+        num_landmarks=landmark_ids.shape[0], feature_dim=feat.dim, frames_per_motion_frame=feat.frames_per_motion_frame
+    )
     net = Lips2DTeacher(cfg, landmark_ids, FrontalCamera())
     net.set_feature_stats(*feature_stats([c[0] for c in corpus]))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -201,18 +242,30 @@ def train_teacher(
 
 
 def train_regressor(
-    data: TalkingDataset, cfg: TrainConfig, feat: FeatureConfig, feats: list[torch.Tensor],
-    syncnet: SyncNet3D | None, teacher: Lips2DTeacher | None, bar: Optional[Progress] = None,
+    data: TalkingDataset,
+    cfg: TrainConfig,
+    feat: FeatureConfig,
+    feats: list[torch.Tensor],
+    syncnet: SyncNet3D | None,
+    teacher: Lips2DTeacher | None,
+    bar: Optional[Progress] = None,
 ) -> tuple[FaceFormer, dict]:
     """The FaceFormer regressor trained with ``cfg``'s losses -> (model in eval mode, {history, seconds, seconds_per_step})."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed + 2)
     seqs = data.sequences
     v = seqs[0].vertices.shape[1]
-    model = FaceFormer(FaceFormerConfig(
-        num_vertices=v, num_speakers=len(data.speakers), feature_dim=feat.dim, frames_per_motion_frame=feat.frames_per_motion_frame,
-        d_model=cfg.d_model, num_layers=cfg.num_layers, period=int(round(feat.fps)),
-    ))
+    model = FaceFormer(
+        FaceFormerConfig(
+            num_vertices=v,
+            num_speakers=len(data.speakers),
+            feature_dim=feat.dim,
+            frames_per_motion_frame=feat.frames_per_motion_frame,
+            d_model=cfg.d_model,
+            num_layers=cfg.num_layers,
+            period=int(round(feat.fps)),
+        )
+    )
     model.set_feature_stats(*feature_stats(feats))
     offsets = [(s.vertices - data.template(s.speaker)).reshape(s.num_frames, -1) for s in seqs]
     styles = [speaker_style(data.speakers, s.speaker) for s in seqs]
@@ -238,9 +291,13 @@ def train_regressor(
         pred2 = model.decode(audio, model.shift_right(pred1.detach()), style)
         parts = {}
         if w["vertex"]:
-            parts["vertex"] = 0.5 * (vertex_loss(pred1 * scale, gt * scale, mask) + vertex_loss(pred2 * scale, gt * scale, mask))
+            parts["vertex"] = 0.5 * (
+                vertex_loss(pred1 * scale, gt * scale, mask) + vertex_loss(pred2 * scale, gt * scale, mask)
+            )
         if w["velocity"]:
-            parts["velocity"] = 0.5 * (velocity_loss(pred1 * scale, gt * scale, mask) + velocity_loss(pred2 * scale, gt * scale, mask))
+            parts["velocity"] = 0.5 * (
+                velocity_loss(pred1 * scale, gt * scale, mask) + velocity_loss(pred2 * scale, gt * scale, mask)
+            )
         if w["sync"] or w["teacher"]:
             sync_terms, teacher_terms = [], []
             for b, i in enumerate(idx):
@@ -281,7 +338,9 @@ def check_losses(cfg: TrainConfig) -> None:
     if unknown:
         raise DataError("--losses", f"unknown loss(es) {', '.join(unknown)}; choose from {', '.join(LOSSES)}")
     if "vertex" not in cfg.loss_names:
-        raise DataError("--losses", "the vertex loss is required (the other losses refine a regressor, they do not define one)")
+        raise DataError(
+            "--losses", "the vertex loss is required (the other losses refine a regressor, they do not define one)"
+        )
 
 
 def train_run(cfg: TrainConfig, progress: bool = True) -> Path:
@@ -311,7 +370,9 @@ def train_run(cfg: TrainConfig, progress: bool = True) -> Path:
             if cfg.teacher is not None:
                 teacher = load_teacher(cfg.teacher)
             else:
-                teacher = train_teacher(load_2d_corpus(cfg.data, feat), data.lip_vertex_ids, feat, cfg.teacher_steps, cfg.seed, bar)
+                teacher = train_teacher(
+                    load_2d_corpus(cfg.data, feat), data.lip_vertex_ids, feat, cfg.teacher_steps, cfg.seed, bar
+                )
             if int(teacher.landmark_vertex_ids.max()) >= data.sequences[0].vertices.shape[1]:
                 raise DataError(cfg.teacher or cfg.data, "the teacher's landmark vertices do not exist on this mesh")
             save_teacher(output / "teacher.pt", teacher)
@@ -319,8 +380,13 @@ def train_run(cfg: TrainConfig, progress: bool = True) -> Path:
         model, stats = train_regressor(data, cfg, feat, feats, syncnet, teacher, bar)
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}
     info = {
-        "data": str(cfg.data), "speakers": data.speakers, "features": asdict(feat), "regressor": model.cfg.to_dict(),
-        "train": {**config, "losses": list(cfg.loss_names), "weights": cfg.weights}, "auxiliary_seconds": t_aux, **stats,
+        "data": str(cfg.data),
+        "speakers": data.speakers,
+        "features": asdict(feat),
+        "regressor": model.cfg.to_dict(),
+        "train": {**config, "losses": list(cfg.loss_names), "weights": cfg.weights},
+        "auxiliary_seconds": t_aux,
+        **stats,
     }
     save_run(output, info, model, data)
     return output

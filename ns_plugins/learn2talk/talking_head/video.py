@@ -17,11 +17,15 @@ from ns_plugins.splat.compat import ffmpeg_executable
 def _ffmpeg() -> str:
     exe = ffmpeg_executable()
     if exe is None:
-        raise RuntimeError("no ffmpeg executable: install imageio-ffmpeg (pip install imageio-ffmpeg) or put ffmpeg on PATH")
+        raise RuntimeError(
+            "no ffmpeg executable: install imageio-ffmpeg (pip install imageio-ffmpeg) or put ffmpeg on PATH"
+        )
     return exe
 
 
-def write_video_with_audio(frames: Iterable[np.ndarray], fps: float, waveform: torch.Tensor, output: Path, sample_rate: int = SAMPLE_RATE) -> Path:
+def write_video_with_audio(
+    frames: Iterable[np.ndarray], fps: float, waveform: torch.Tensor, output: Path, sample_rate: int = SAMPLE_RATE
+) -> Path:
     """frames: uint8 [H, W, 3] (H, W even), waveform [N] -> H.264 + AAC mp4 at ``output``."""
     import imageio_ffmpeg
 
@@ -33,7 +37,9 @@ def write_video_with_audio(frames: Iterable[np.ndarray], fps: float, waveform: t
         for frame in frames:
             if writer is None:
                 h, w = frame.shape[:2]
-                writer = imageio_ffmpeg.write_frames(str(silent), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1, quality=7)
+                writer = imageio_ffmpeg.write_frames(
+                    str(silent), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1, quality=7
+                )
                 writer.send(None)
             writer.send(np.ascontiguousarray(frame))
         if writer is None:
@@ -41,8 +47,26 @@ def write_video_with_audio(frames: Iterable[np.ndarray], fps: float, waveform: t
         writer.close()
         wav = Path(tmp) / "audio.wav"
         write_wav(wav, waveform, sample_rate)
-        cmd = [_ffmpeg(), "-y", "-loglevel", "error", "-i", str(silent), "-i", str(wav),
-               "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "aac", "-shortest", str(output)]
+        cmd = [
+            _ffmpeg(),
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            str(silent),
+            "-i",
+            str(wav),
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "copy",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(output),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"ffmpeg could not mux the audio into {output}: {proc.stderr.strip()[-500:]}")

@@ -21,10 +21,16 @@ def load_wav2vec2(path: str) -> torch.nn.Module:
     try:
         from transformers import Wav2Vec2Model
     except ImportError:
-        raise DataError("--wav2vec2", "wav2vec2 features need the transformers package (pip install transformers); the default log-mel features do not") from None
+        raise DataError(
+            "--wav2vec2",
+            "wav2vec2 features need the transformers package (pip install transformers); the default log-mel features do not",
+        ) from None
     folder = Path(path)
     if not (folder / "config.json").exists():
-        raise DataError(folder, "not a local wav2vec2 model folder (no config.json); nothing is downloaded, give the folder of a saved model")
+        raise DataError(
+            folder,
+            "not a local wav2vec2 model folder (no config.json); nothing is downloaded, give the folder of a saved model",
+        )
     try:
         model = Wav2Vec2Model.from_pretrained(str(folder), local_files_only=True)
     except (OSError, ValueError) as err:
@@ -38,4 +44,6 @@ def wav2vec2_features(waveform: torch.Tensor, path: str, num_audio_frames: int) 
     x = (waveform - waveform.mean()) / waveform.std().clamp(min=1e-5)  # wav2vec2's input normalisation
     with torch.no_grad():
         hidden = model(x[None].float()).last_hidden_state  # [1, S, D] at 50 Hz
-    return torch.nn.functional.interpolate(hidden.transpose(1, 2), size=num_audio_frames, mode="linear", align_corners=True)[0].T
+    return torch.nn.functional.interpolate(
+        hidden.transpose(1, 2), size=num_audio_frames, mode="linear", align_corners=True
+    )[0].T
