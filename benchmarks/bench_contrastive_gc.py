@@ -87,7 +87,8 @@ def start_training(data: Path, out: Path, name: str, steps: int, *extra: str) ->
 
 
 def train_all(datasets: dict, root: Path, steps: int) -> dict:
-    """The method and the naive baseline on every dataset, all side by side -> {seed: {"method": config.yml, "naive": config.yml}}."""
+    """The method and the naive baseline on every dataset, all side by side
+    -> {seed: {"method": config.yml, "naive": config.yml}}."""
     procs = {}
     for seed, data in datasets.items():
         out = root / f"seed{seed}" / "runs"
@@ -122,6 +123,8 @@ def evaluate_segmentation(config: Path, data: Path, true_k: bool = False) -> dic
     Truth segments: sky (when some training mask labels it; else its pixels only count in unions),
     ground, each object.
     """
+    from nerfstudio.utils.eval_utils import eval_setup
+
     from ns_plugins.contrastive_gc.evaluation import adjusted_rand_index, matched_miou, nearest_point_labels
     from ns_plugins.contrastive_gc.segment_cli import (
         SegmentArgs,
@@ -133,7 +136,6 @@ def evaluate_segmentation(config: Path, data: Path, true_k: bool = False) -> dic
     from ns_plugins.data import writer
     from ns_plugins.data.dataparser import read_ply_points
     from ns_plugins.data.scene import BACKGROUND_ID
-    from nerfstudio.utils.eval_utils import eval_setup
 
     _, pipeline, _, _ = eval_setup(config, test_mode="test")
     model = pipeline.model
@@ -145,7 +147,8 @@ def evaluate_segmentation(config: Path, data: Path, true_k: bool = False) -> dic
     truth = [writer.read_uint16_png(data / writer.INSTANCE_DIR / f"{stem}.png") for stem in masks]
     ignore = () if sky_labelled(data) else (BACKGROUND_ID,)
     miou = matched_miou(list(masks.values()), truth, ignore_truth=ignore)
-    # objects only (the paper's benchmarks score the segments asked for): same matching, sky left out, no false-positive term
+    # objects only (the paper's benchmarks score the segments asked for): same matching, sky left out,
+    # no false-positive term
     objects = [v for k, v in miou["per_segment"].items() if k != BACKGROUND_ID]
     # the object under each Gaussian: nearest seed point, in the dataparser's coordinates
     xyz, _ = read_ply_points(data / writer.PLY_NAME)
@@ -232,10 +235,13 @@ def markdown(cmd: str, steps: int, results: dict, speed: dict, loads: tuple, sec
     for seed, res in results.items():
         method, naive = res["method"], res["naive"]
         rows.append(
-            f"| {seed} | contrastive-gc-small | HDBSCAN ({method['clusters']} clusters) | **{method['miou']:.3f}** | {method['miou_objects']:.3f} | {method['unmatched']} | {method['ari']:.3f} | {method['gaussians']} |"
+            f"| {seed} | contrastive-gc-small | HDBSCAN ({method['clusters']} clusters) | **{method['miou']:.3f}** | "
+            f"{method['miou_objects']:.3f} | {method['unmatched']} | {method['ari']:.3f} | {method['gaussians']} |"
         )
         rows.append(
-            f"| {seed} | naive: cross-entropy on raw ids | argmax ({naive['clusters'] + 1} classes) | {naive['miou']:.3f} | {naive['miou_objects']:.3f} | {naive['unmatched']} | {naive['ari']:.3f} | {naive['gaussians']} |"
+            f"| {seed} | naive: cross-entropy on raw ids | argmax ({naive['clusters'] + 1} classes) | "
+            f"{naive['miou']:.3f} | {naive['miou_objects']:.3f} | {naive['unmatched']} | {naive['ari']:.3f} | "
+            f"{naive['gaussians']} |"
         )
         per = ", ".join(f"{k}: {v:.2f}" for k, v in sorted(method["per_segment"].items()))
         naive_per = ", ".join(f"{k}: {v:.2f}" for k, v in sorted(naive["per_segment"].items()))
@@ -246,13 +252,23 @@ def markdown(cmd: str, steps: int, results: dict, speed: dict, loads: tuple, sec
     lines = [
         "## contrastive-gc: 3D segmentation from inconsistent masks",
         "",
-        f"Command: `{cmd}` — {datetime.date.today()}, {platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__} ({torch.get_num_threads()} threads), Python {platform.python_version()}; {seconds / 60:.0f} min in all.",
-        f"Data, per seed ({seeds}): `ns-plugins-synth --seed S --num-train 24 --num-test 8 --width 64 --height 64 --degradation inconsistent-masks` (ids permuted per view, two objects merged in 30% of views, ground labelled in 50%, sky in 70%). "
-        f"Preset `contrastive-gc-small` (contrastive loss every step, masks >= 10 px, contrastive weight 0.1, no spatial term (its far push splits a surrounding sky; see `small_scene_model` in config.py), feature lr 0.05, full resolution from the start), {steps} steps; the schedule follows the run length.",
-        "Clustering (`ns-cgc-segment` defaults): HDBSCAN (leaf selection, min cluster size 2% of the fitted sample) on the Gaussians with opacity >= 0.1 that render at least 1 pixel (summed blend weight) of the training views; pixels go to the most similar cluster centre.",
-        "mIoU: held-out views vs `gt/instance`, segments sky, ground and each object (the masks label the sky, so a user expects it back), one-to-one matching, unmatched clusters count as false positives (IoU 0), predicted 0 (no object) is a miss, not a cluster. "
-        "Objects-only mIoU: mean IoU of the ground and the objects under the same matching, no false-positive term (the paper's LERF-Mask/3D-OVS protocol scores only the segments asked for). "
-        "ARI: labels of Gaussians with opacity >= 0.1 vs the instance of the nearest seed point.",
+        f"Command: `{cmd}` — {datetime.date.today()}, {platform.machine()}, nproc {os.cpu_count()}, torch "
+        f"{torch.__version__} ({torch.get_num_threads()} threads), Python {platform.python_version()}; "
+        f"{seconds / 60:.0f} min in all.",
+        f"Data, per seed ({seeds}): `ns-plugins-synth --seed S --num-train 24 --num-test 8 --width 64 --height 64 "
+        "--degradation inconsistent-masks` (ids permuted per view, two objects merged in 30% of views, ground "
+        "labelled in 50%, sky in 70%). Preset `contrastive-gc-small` (contrastive loss every step, masks >= 10 px, "
+        "contrastive weight 0.1, no spatial term (its far push splits a surrounding sky; see `small_scene_model` in "
+        f"config.py), feature lr 0.05, full resolution from the start), {steps} steps; the schedule follows the run "
+        "length.",
+        "Clustering (`ns-cgc-segment` defaults): HDBSCAN (leaf selection, min cluster size 2% of the fitted sample) "
+        "on the Gaussians with opacity >= 0.1 that render at least 1 pixel (summed blend weight) of the training "
+        "views; pixels go to the most similar cluster centre.",
+        "mIoU: held-out views vs `gt/instance`, segments sky, ground and each object (the masks label the sky, so a "
+        "user expects it back), one-to-one matching, unmatched clusters count as false positives (IoU 0), predicted "
+        "0 (no object) is a miss, not a cluster. Objects-only mIoU: mean IoU of the ground and the objects under the "
+        "same matching, no false-positive term (the paper's LERF-Mask/3D-OVS protocol scores only the segments asked "
+        "for). ARI: labels of Gaussians with opacity >= 0.1 vs the instance of the nearest seed point.",
         "",
         "| seed | run | clustering | held-out mIoU | objects-only mIoU | unmatched clusters | ARI (3D) | Gaussians |",
         "|---|---|---|---|---|---|---|---|",
@@ -260,11 +276,15 @@ def markdown(cmd: str, steps: int, results: dict, speed: dict, loads: tuple, sec
         "",
         *per_lines,
         "",
-        f"Step cost on the same {n} Gaussians (seed {next(iter(results))}'s trained method; forward + losses + backward + Adam, 64x64, median of the alternated steps): "
-        f"contrastive-gc-small {1000 * speed['median']['contrastive-gc-small']:.1f} ms, splatfacto-portable {1000 * speed['median']['splatfacto-portable']:.1f} ms: **{ratio:.2f}x** "
-        "(the preset renders and trains the features every step and has no spatial term; with the authors' every-50-steps schedule only one step in 50 renders them).",
+        f"Step cost on the same {n} Gaussians (seed {next(iter(results))}'s trained method; forward + losses + "
+        "backward + Adam, 64x64, median of the alternated steps): contrastive-gc-small "
+        f"{1000 * speed['median']['contrastive-gc-small']:.1f} ms, splatfacto-portable "
+        f"{1000 * speed['median']['splatfacto-portable']:.1f} ms: **{ratio:.2f}x** (the preset renders and trains "
+        "the features every step and has no spatial term; with the authors' every-50-steps schedule only one step in "
+        "50 renders them).",
         "",
-        f"1-min load average {loads[0]:.2f} before / {loads[1]:.2f} after (the 2 cores were shared with other engineers' runs; the four trainings run side by side).",
+        f"1-min load average {loads[0]:.2f} before / {loads[1]:.2f} after (the 2 cores were shared with other "
+        "engineers' runs; the four trainings run side by side).",
     ]
     return "\n".join(lines)
 
@@ -382,8 +402,9 @@ def markdown_suite(cmd: str, steps: int, results: dict, loads: tuple, seconds: f
             continue
         r = results[name]
         rows.append(
-            f"| {name} | {seed} | {objects} | {train_views}/{test_views} | {size} | {describe_options(options)} | **{r['miou']:.3f}** | "
-            f"{r['clusters']} / {r['true_segments']} | {r['ari']:.3f} | {r['miou_true_k']:.3f} | {r['step_ms']:.0f} | {r['gaussians']} |"
+            f"| {name} | {seed} | {objects} | {train_views}/{test_views} | {size} | {describe_options(options)} | "
+            f"**{r['miou']:.3f}** | {r['clusters']} / {r['true_segments']} | {r['ari']:.3f} | {r['miou_true_k']:.3f} "
+            f"| {r['step_ms']:.0f} | {r['gaussians']} |"
         )
     mious = [r["miou"] for r in results.values()]
     true_k = [r["miou_true_k"] for r in results.values()]
@@ -392,25 +413,30 @@ def markdown_suite(cmd: str, steps: int, results: dict, loads: tuple, seconds: f
     lines = [
         "## contrastive-gc: variation suite (no number of clusters given)",
         "",
-        f"Command: `{cmd}` — {datetime.date.today()}, {platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__}, "
-        f"Python {platform.python_version()}; {seconds / 60:.0f} min in all; one training at a time.",
-        f"Each scene: `ns-plugins-synth --degradation inconsistent-masks` with the options below (ids permuted per view in all; merge: two "
-        "objects merged in that share of views; ground/sky: share of views that label them; split: one object cut into 2-3 parts; missing: "
-        "each object left out of a view's masks; boundary: each segment dilated or eroded by 1..N px), then "
-        f"`ns-train contrastive-gc-small --max-num-iterations {steps}` (CPU preset), then `ns-cgc-segment`'s defaults (`auto`: the range of "
-        "cluster counts from the segments each training view labels, the count with the highest silhouette; Gaussians fitted only where "
-        "labelled training pixels saw them, pixels rendered mostly by never-labelled Gaussians left at 0).",
-        "mIoU: held-out views vs `gt/instance`; segments: sky (only where some training mask labels it), ground, each object; one-to-one "
-        "matching, unmatched clusters count as IoU 0. Clusters: found / true segments. ARI: 3D labels of Gaussians with opacity >= 0.1 vs "
-        "the instance of the nearest seed point. k-means true K: the same features clustered with the true count (is a shortfall the "
-        "features' or the clustering's?). Step: median ms per training step over the second half of the run (shared machine).",
+        f"Command: `{cmd}` — {datetime.date.today()}, {platform.machine()}, nproc {os.cpu_count()}, torch "
+        f"{torch.__version__}, Python {platform.python_version()}; {seconds / 60:.0f} min in all; one training at a "
+        "time.",
+        "Each scene: `ns-plugins-synth --degradation inconsistent-masks` with the options below (ids permuted per "
+        "view in all; merge: two objects merged in that share of views; ground/sky: share of views that label them; "
+        "split: one object cut into 2-3 parts; missing: each object left out of a view's masks; boundary: each "
+        f"segment dilated or eroded by 1..N px), then `ns-train contrastive-gc-small --max-num-iterations {steps}` "
+        "(CPU preset), then `ns-cgc-segment`'s defaults (`auto`: the range of cluster counts from the segments each "
+        "training view labels, the count with the highest silhouette; Gaussians fitted only where labelled training "
+        "pixels saw them, pixels rendered mostly by never-labelled Gaussians left at 0).",
+        "mIoU: held-out views vs `gt/instance`; segments: sky (only where some training mask labels it), ground, "
+        "each object; one-to-one matching, unmatched clusters count as IoU 0. Clusters: found / true segments. ARI: "
+        "3D labels of Gaussians with opacity >= 0.1 vs the instance of the nearest seed point. k-means true K: the "
+        "same features clustered with the true count (is a shortfall the features' or the clustering's?). Step: "
+        "median ms per training step over the second half of the run (shared machine).",
         "",
-        "| scene | seed | objects | views train/held-out | px | masks | held-out mIoU | clusters found / true | ARI | mIoU k-means true K | step ms | Gaussians |",
+        "| scene | seed | objects | views train/held-out | px | masks | held-out mIoU | clusters found / true | ARI "
+        "| mIoU k-means true K | step ms | Gaussians |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        f"{len(results)} scenes. **Median held-out mIoU {np.median(mious):.3f}, worst {min(mious):.3f}** (k-means with the true K: median {np.median(true_k):.3f}, "
-        f"worst {min(true_k):.3f}); cluster count exact in {exact} of {len(results)} scenes; ARI median {np.median(aris):.3f}, worst {min(aris):.3f}.",
+        f"{len(results)} scenes. **Median held-out mIoU {np.median(mious):.3f}, worst {min(mious):.3f}** (k-means "
+        f"with the true K: median {np.median(true_k):.3f}, worst {min(true_k):.3f}); cluster count exact in {exact} "
+        f"of {len(results)} scenes; ARI median {np.median(aris):.3f}, worst {min(aris):.3f}.",
         "",
         f"1-min load average {loads[0]:.2f} before / {loads[1]:.2f} after (2 cores shared with other engineers' runs).",
     ]

@@ -46,10 +46,10 @@ RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
 OTHER_SEED_NOTES = [
     "Scene seed 1 (`python benchmarks/bench_deblurgs.py --seed 1 --skip-noise --jobs 2`, 2026-12-01, same preset): "
-    "held-out PSNR blurry baseline 20.65, deblurgs-small 24.82 (+4.17), sharp-trained 26.99 (gap 2.16: over the 1.5 bar "
-    "on this scene); sub-frame rotation error 0.46 deg (mid-exposure 0.31); step cost 0.67x N baseline steps. Single "
-    "runs outside the benchmark: 9 sub-frames 25.57 dB (gap 1.42), 0.49 deg on seed 1 but 24.59 dB, 0.63 deg on seed 0; "
-    "pose rate 1e-3 25.17 dB, 0.59 deg.",
+    "held-out PSNR blurry baseline 20.65, deblurgs-small 24.82 (+4.17), sharp-trained 26.99 (gap 2.16: over the 1.5 "
+    "bar on this scene); sub-frame rotation error 0.46 deg (mid-exposure 0.31); step cost 0.67x N baseline steps. "
+    "Single runs outside the benchmark: 9 sub-frames 25.57 dB (gap 1.42), 0.49 deg on seed 1 but 24.59 dB, 0.63 deg "
+    "on seed 0; pose rate 1e-3 25.17 dB, 0.59 deg.",
 ]
 
 
@@ -204,15 +204,18 @@ def suite_markdown(args, results: dict, load: tuple) -> str:
     lines = [
         "## DeblurGS variation suite (synthetic motion blur, CPU)",
         "",
-        f"Command: `python benchmarks/bench_deblurgs.py --suite --write --steps {args.steps} --pose-fit-steps {args.pose_fit_steps}"
+        f"Command: `python benchmarks/bench_deblurgs.py --suite --write --steps {args.steps} --pose-fit-steps "
+        f"{args.pose_fit_steps}"
         + (f" --suite-scenes {args.suite_scenes}" if args.suite_scenes else "")
         + f"` — {platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__}; scenes defined in `SUITE` "
-        "(benchmarks/bench_deblurgs.py), each with `ns-plugins-synth` (6 sharp held-out views, 16 blur sub-frames in linear light). "
-        "Runs: splatfacto-portable on the sharp photos and on the blurry ones, deblurgs-small on the blurry ones, same steps. "
-        "Held-out PSNR at the given test poses (after a test-time pose fit of every method in brackets); recovered = "
-        "(deblurgs - blurry-trained) / (sharp-trained - blurry-trained).",
+        "(benchmarks/bench_deblurgs.py), each with `ns-plugins-synth` (6 sharp held-out views, 16 blur "
+        "sub-frames in linear light). Runs: splatfacto-portable on the sharp photos and on the blurry ones, "
+        "deblurgs-small on the blurry ones, same steps. Held-out PSNR at the given test poses (after a test-time "
+        "pose fit of every method in brackets); recovered = (deblurgs - blurry-trained) / (sharp-trained - "
+        "blurry-trained).",
         "",
-        "| scene | views | size | blur options | sharp-trained | blurry-trained | deblurgs | recovered (given poses) | recovered (after fit) | sub-frame rot. err, deg | date |",
+        "| scene | views | size | blur options | sharp-trained | blurry-trained | deblurgs | recovered (given poses) "
+        "| recovered (after fit) | sub-frame rot. err, deg | date |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
@@ -222,8 +225,9 @@ def suite_markdown(args, results: dict, load: tuple) -> str:
             for k in ("sharp-trained", "blurry-trained", "deblurgs")
         ]
         lines.append(
-            f"| {name} | {sc['num_train']} | {sc['width']}x{sc['height']} | `{json.dumps(sc['blur'])}` | {' | '.join(cells)} | "
-            f"{r['recovered_given_poses']:.2f} | {r['recovered_after_fit']:.2f} | {s['deblurgs']['subframe_rotation_error_deg']:.2f} | {r['date']} |"
+            f"| {name} | {sc['num_train']} | {sc['width']}x{sc['height']} | `{json.dumps(sc['blur'])}` | "
+            f"{' | '.join(cells)} | {r['recovered_given_poses']:.2f} | {r['recovered_after_fit']:.2f} | "
+            f"{s['deblurgs']['subframe_rotation_error_deg']:.2f} | {r['date']} |"
         )
     given = [r["recovered_given_poses"] for r in results.values()]
     fitted = [r["recovered_after_fit"] for r in results.values()]
@@ -237,10 +241,12 @@ def suite_markdown(args, results: dict, load: tuple) -> str:
         "",
         f"- scenes run: {len(results)} of {len(SUITE)}" + (f"; not run yet: {', '.join(missing)}" if missing else ""),
         f"- recovered fraction at the given test poses: median {np.median(given):.2f}, worst {np.min(given):.2f} "
-        f"(bar: median >= 0.6, worst >= 0.35); after the pose fit: median {np.median(fitted):.2f}, worst {np.min(fitted):.2f}",
+        f"(bar: median >= 0.6, worst >= 0.35); after the pose fit: median {np.median(fitted):.2f}, worst "
+        f"{np.min(fitted):.2f}",
         f"- deblurgs below the blurry-trained baseline at the given poses: {', '.join(below) if below else 'none'}",
         "",
-        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (2 cores shared: no timings are reported from the suite).",
+        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (2 cores shared: no timings are reported "
+        "from the suite).",
     ]
     return "\n".join(lines)
 
@@ -274,19 +280,22 @@ def markdown(args, rows: dict, load: tuple, datasets: dict) -> str:
     lines = [
         "## DeblurGS (synthetic motion blur, CPU)",
         "",
-        f"Command: `python benchmarks/bench_deblurgs.py --write --steps {args.steps} --size {args.size} --num-train {args.num_train} "
-        f"--num-test {args.num_test} --rotation-deg {args.rotation_deg} --densify-grad-thresh {args.densify_grad_thresh} --jobs {args.jobs}` — {date}, {platform.machine()}, nproc {os.cpu_count()}, "
+        f"Command: `python benchmarks/bench_deblurgs.py --write --steps {args.steps} --size {args.size} --num-train "
+        f"{args.num_train} --num-test {args.num_test} --rotation-deg {args.rotation_deg} --densify-grad-thresh "
+        f"{args.densify_grad_thresh} --jobs {args.jobs}` — {date}, {platform.machine()}, nproc {os.cpu_count()}, "
         f"torch {torch.__version__} ("
         + (f"{args.jobs} trainings side by side, 1 torch thread each; " if args.jobs > 1 else "")
         + f"{torch.get_num_threads()} threads for the evaluation).",
-        f"Scene: `ns-plugins-synth` seed {args.seed}, {args.size}x{args.size}, {args.num_train} train / {args.num_test} held-out views; "
-        f"motion blur {args.rotation_deg} deg rotation + 2% translation per exposure along a random curved path (16 sub-frames, linear light); "
-        "blur+noise adds exactly 2 deg / 5% of camera distance to every training pose. Preset: `deblurgs-small` "
-        "(5 sub-frames, Bezier order 2 anchored at the pose plus a learned correction; ns_plugins/deblurgs/config.py) vs "
-        "`splatfacto-portable`, schedules scaled to the run, same step budget. "
-        f"Held-out PSNR after test-time pose fit ({args.pose_fit_steps} Adam steps per view, scene frozen; before it in brackets).",
+        f"Scene: `ns-plugins-synth` seed {args.seed}, {args.size}x{args.size}, {args.num_train} train / "
+        f"{args.num_test} held-out views; motion blur {args.rotation_deg} deg rotation + 2% translation per exposure "
+        "along a random curved path (16 sub-frames, linear light); blur+noise adds exactly 2 deg / 5% of camera "
+        "distance to every training pose. Preset: `deblurgs-small` (5 sub-frames, Bezier order 2 anchored at the "
+        "pose plus a learned correction; ns_plugins/deblurgs/config.py) vs `splatfacto-portable`, schedules scaled "
+        f"to the run, same step budget. Held-out PSNR after test-time pose fit ({args.pose_fit_steps} Adam steps per "
+        "view, scene frozen; before it in brackets).",
         "",
-        "| scene | method | held-out PSNR | held-out SSIM | train views PSNR (sharp GT) | train views SSIM | sub-frame rot. err, deg (raw) | Gaussians | s/step |",
+        "| scene | method | held-out PSNR | held-out SSIM | train views PSNR (sharp GT) | train views SSIM | "
+        "sub-frame rot. err, deg (raw) | Gaussians | s/step |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for (scene, method), r in rows.items():
@@ -296,8 +305,9 @@ def markdown(args, rows: dict, load: tuple, datasets: dict) -> str:
             else "-"
         )
         lines.append(
-            f"| {scene} | {method} | {r['heldout_psnr']:.2f} ({r['heldout_psnr_before_fit']:.2f}) | {r['heldout_ssim']:.3f} | "
-            f"{r['train_sharp']['psnr']:.2f} | {r['train_sharp']['ssim']:.3f} | {err} | {r['gaussians']} | {r['seconds_per_step']:.3f} |"
+            f"| {scene} | {method} | {r['heldout_psnr']:.2f} ({r['heldout_psnr_before_fit']:.2f}) | "
+            f"{r['heldout_ssim']:.3f} | {r['train_sharp']['psnr']:.2f} | {r['train_sharp']['ssim']:.3f} | {err} | "
+            f"{r['gaussians']} | {r['seconds_per_step']:.3f} |"
         )
     for scene in ("blur", "blur+noise"):
         if (scene, "deblurgs-small") in rows:
@@ -315,30 +325,35 @@ def markdown(args, rows: dict, load: tuple, datasets: dict) -> str:
         if ("sharp", "splatfacto-portable") in rows:
             c = rows[("sharp", "splatfacto-portable")]
             checks.append(
-                f"sharp upper bound - deblurgs (held-out): {c['heldout_psnr'] - d['heldout_psnr']:+.2f} dB (must be <= 1.5)"
+                f"sharp upper bound - deblurgs (held-out): {c['heldout_psnr'] - d['heldout_psnr']:+.2f} dB (must be "
+                "<= 1.5)"
             )
         cost = d["step_cost"]
         checks.append(
-            f"step cost (forward+backward, same Gaussians and image, median of 5): {cost['all_subframes']:.3f} s with N = {d['num_subframes']} "
-            f"sub-frames vs {cost['one_subframe']:.3f} s with one = {cost['ratio_to_n_baseline_steps']:.2f}x N baseline steps (must be <= 1.2)"
+            f"step cost (forward+backward, same Gaussians and image, median of 5): {cost['all_subframes']:.3f} s "
+            f"with N = {d['num_subframes']} sub-frames vs {cost['one_subframe']:.3f} s with one = "
+            f"{cost['ratio_to_n_baseline_steps']:.2f}x N baseline steps (must be <= 1.2)"
         )
         checks.append(
-            f"sub-frame rotation error {d['subframe_rotation_error_deg']:.2f} deg, each sub-frame against the true pose at the middle of "
-            f"the share of the exposure it stands for, after removing the reconstruction's global rotation ({d['subframe_rotation_error_raw_deg']:.2f} raw; "
-            f"{d['subframe_rotation_error_at_curve_times_deg']:.2f} against the true pose at its curve parameter; mid-exposure "
-            f"{d['mid_rotation_error_deg']:.2f}) (must be < 0.5)"
+            f"sub-frame rotation error {d['subframe_rotation_error_deg']:.2f} deg, each sub-frame against the true "
+            "pose at the middle of the share of the exposure it stands for, after removing the reconstruction's "
+            f"global rotation ({d['subframe_rotation_error_raw_deg']:.2f} raw; "
+            f"{d['subframe_rotation_error_at_curve_times_deg']:.2f} against the true pose at its curve parameter; "
+            f"mid-exposure {d['mid_rotation_error_deg']:.2f}) (must be < 0.5)"
         )
     if ("blur+noise", "deblurgs-small") in rows:
         d, a = rows[("blur+noise", "deblurgs-small")], rows[("blur+noise", "splatfacto-portable")]
         checks.append(
-            f"with pose noise, deblurgs - baseline (held-out): {d['heldout_psnr'] - a['heldout_psnr']:+.2f} dB (must be >= +2)"
+            f"with pose noise, deblurgs - baseline (held-out): {d['heldout_psnr'] - a['heldout_psnr']:+.2f} dB (must "
+            "be >= +2)"
         )
     lines += [f"- {c}" for c in checks]
     if (args.seed, args.steps, args.size, args.num_train, args.rotation_deg) == (0, 1500, 64, 32, 8.0):
         lines += ["", *OTHER_SEED_NOTES]
     lines += [
         "",
-        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (above ~0.5 the 2 cores were shared: timings are inflated and noisy; the step-cost ratio compares two timings taken side by side).",
+        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (above ~0.5 the 2 cores were shared: timings "
+        "are inflated and noisy; the step-cost ratio compares two timings taken side by side).",
     ]
     return "\n".join(lines)
 

@@ -61,35 +61,41 @@ def markdown(args, rows: dict, load: tuple) -> str:
     lines = [
         "## DeblurGS on a real capture (blurtea, no sharp ground truth, CPU)",
         "",
-        f"Command: `python benchmarks/bench_deblurgs_real.py --write --steps {args.steps} --downscale-factor {args.downscale_factor}` "
-        f"— {date}, {platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        "trainings one at a time under `nice -n 5` on shared cores.",
-        f"Data: `../shared/data/blurtea` (38 photos with camera shake, `images_4/` 320x180 resized {args.downscale_factor // 4}x "
-        f"by `deblur-nerf-data --downscale-factor {args.downscale_factor}` to {ours['width']}x{ours['height']}; COLMAP poses "
-        f"and {ours['seed_points']} COLMAP seed points), every view trains (`--eval-mode all`). Same step budget; the baseline's "
-        f"densification threshold {args.densify_grad_thresh} (deblurgs-small's GDA ends at the same value).",
-        "Measured at the 38 training views: Laplacian variance (grey 0..255) of the renders (deblurgs at its mid-exposure "
-        "estimate) and of the photos; PSNR against the photos of the renders and of the renders blurred again "
-        "(deblurgs along its learned trajectories, 5 sub-frames; the baseline is its own re-blur).",
+        f"Command: `python benchmarks/bench_deblurgs_real.py --write --steps {args.steps} --downscale-factor "
+        f"{args.downscale_factor}` — {date}, {platform.machine()}, nproc {os.cpu_count()}, torch "
+        f"{torch.__version__}, {torch.get_num_threads()} threads, trainings one at a time under `nice -n 5` on "
+        "shared cores.",
+        "Data: `../shared/data/blurtea` (38 photos with camera shake, `images_4/` 320x180 resized "
+        f"{args.downscale_factor // 4}x by `deblur-nerf-data --downscale-factor {args.downscale_factor}` to "
+        f"{ours['width']}x{ours['height']}; COLMAP poses and {ours['seed_points']} COLMAP seed points), every view "
+        "trains (`--eval-mode all`). Same step budget; the baseline's densification threshold "
+        f"{args.densify_grad_thresh} (deblurgs-small's GDA ends at the same value).",
+        "Measured at the 38 training views: Laplacian variance (grey 0..255) of the renders (deblurgs at its "
+        "mid-exposure estimate) and of the photos; PSNR against the photos of the renders and of the renders blurred "
+        "again (deblurgs along its learned trajectories, 5 sub-frames; the baseline is its own re-blur).",
         "",
-        "| method | Laplacian var. of renders | (photos) | re-blurred PSNR vs photos | sharp render PSNR vs photos | Gaussians | s/step |",
+        "| method | Laplacian var. of renders | (photos) | re-blurred PSNR vs photos | sharp render PSNR vs photos | "
+        "Gaussians | s/step |",
         "|---|---|---|---|---|---|---|",
     ]
     for method in METHODS:
         r = rows[method]
         lines.append(
-            f"| {method} | {r['render_laplacian_var']:.1f} | {r['photo_laplacian_var']:.1f} | {r['reblurred_psnr_vs_photo']:.2f} | "
-            f"{r['render_psnr_vs_photo']:.2f} | {r['gaussians']} | {r['seconds_per_step']:.3f} |"
+            f"| {method} | {r['render_laplacian_var']:.1f} | {r['photo_laplacian_var']:.1f} | "
+            f"{r['reblurred_psnr_vs_photo']:.2f} | {r['render_psnr_vs_photo']:.2f} | {r['gaussians']} | "
+            f"{r['seconds_per_step']:.3f} |"
         )
     lines += [
         "",
-        f"- sharpness, deblurgs / photos: {ours['render_laplacian_var'] / ours['photo_laplacian_var']:.2f}x; deblurgs / baseline: "
-        f"{ours['render_laplacian_var'] / base['render_laplacian_var']:.2f}x; baseline / photos: "
-        f"{base['render_laplacian_var'] / base['photo_laplacian_var']:.2f}x",
-        f"- re-blurred fidelity, deblurgs - baseline: {ours['reblurred_psnr_vs_photo'] - base['reblurred_psnr_vs_photo']:+.2f} dB",
+        f"- sharpness, deblurgs / photos: {ours['render_laplacian_var'] / ours['photo_laplacian_var']:.2f}x; "
+        f"deblurgs / baseline: {ours['render_laplacian_var'] / base['render_laplacian_var']:.2f}x; baseline / "
+        f"photos: {base['render_laplacian_var'] / base['photo_laplacian_var']:.2f}x",
+        "- re-blurred fidelity, deblurgs - baseline: "
+        f"{ours['reblurred_psnr_vs_photo'] - base['reblurred_psnr_vs_photo']:+.2f} dB",
         f"- step time, deblurgs / baseline: {ours['seconds_per_step'] / base['seconds_per_step']:.2f}x",
         "",
-        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (2 cores shared with other work: timings are inflated and noisy).",
+        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (2 cores shared with other work: timings are "
+        "inflated and noisy).",
     ]
     return "\n".join(lines)
 

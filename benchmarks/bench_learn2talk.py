@@ -24,6 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+
 from bench_common import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,14 +54,17 @@ def markdown(args, rows: dict, info: dict, load: tuple) -> str:
     lines = [
         "## Learn2Talk: audio to 3D face (synthetic talking heads, CPU)",
         "",
-        f"Command: `python benchmarks/bench_learn2talk.py --write --steps {args.steps} --weight-sync {args.weight_sync} --weight-teacher {args.weight_teacher}` — {date}, {platform.machine()}, nproc {os.cpu_count()}, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads).",
-        f"Data: `ns-l2t synth --seed {args.seed} --train-per-speaker {args.train_per_speaker} --resolution {args.resolution}` ({info['vertices']} vertices): "
-        f"{info['speakers']} speakers, {info['train']} training / {info['test']} held-out sequences "
-        f"({info['test_frames']} held-out frames at 25 fps), 2D teacher corpus of {info['corpus']} sequences of 8 other speakers. "
-        f"Preset `cpu` (FaceFormer d=64, 1 layer; {args.steps} steps, batch 4; SyncNet3D {info['syncnet_steps']} steps; teacher {info['teacher_steps']} steps). "
-        "LSE-D/LSE-C from an independently seeded evaluator SyncNet3D (ground truth scores "
-        f"LSE-D {info['gt_lse_d']:.3f}, LSE-C {info['gt_lse_c']:.3f}). LVE in units of 1e-5 (squared distance; head radius ~0.9); FDD in 1e-6. One seed per row.",
+        f"Command: `python benchmarks/bench_learn2talk.py --write --steps {args.steps} --weight-sync "
+        f"{args.weight_sync} --weight-teacher {args.weight_teacher}` — {date}, {platform.machine()}, nproc "
+        f"{os.cpu_count()}, torch {torch.__version__} ({torch.get_num_threads()} threads).",
+        f"Data: `ns-l2t synth --seed {args.seed} --train-per-speaker {args.train_per_speaker} --resolution "
+        f"{args.resolution}` ({info['vertices']} vertices): {info['speakers']} speakers, {info['train']} training / "
+        f"{info['test']} held-out sequences ({info['test_frames']} held-out frames at 25 fps), 2D teacher corpus of "
+        f"{info['corpus']} sequences of 8 other speakers. Preset `cpu` (FaceFormer d=64, 1 layer; {args.steps} "
+        f"steps, batch 4; SyncNet3D {info['syncnet_steps']} steps; teacher {info['teacher_steps']} steps). "
+        "LSE-D/LSE-C from an independently seeded evaluator SyncNet3D (ground truth scores LSE-D "
+        f"{info['gt_lse_d']:.3f}, LSE-C {info['gt_lse_c']:.3f}). LVE in units of 1e-5 (squared distance; head radius "
+        "~0.9); FDD in 1e-6. One seed per row.",
         "",
         "| predictor | LVE (1e-5) | FDD (1e-6) | LSE-D (lower better) | LSE-C (higher better) | train s |",
         "|---|---|---|---|---|---|",
@@ -74,13 +78,14 @@ def markdown(args, rows: dict, info: dict, load: tuple) -> str:
     trivial = min(rows["template only"]["lve"], rows["mean training motion"]["lve"])
     lines += [
         "",
-        f"- full vs baseline: LSE-D {d['lse_d'] - a['lse_d']:+.3f}, LSE-C {d['lse_c'] - a['lse_c']:+.3f} (sync must improve); "
-        f"LVE {100 * (d['lve'] / a['lve'] - 1):+.1f}% (must stay within +10%)",
+        f"- full vs baseline: LSE-D {d['lse_d'] - a['lse_d']:+.3f}, LSE-C {d['lse_c'] - a['lse_c']:+.3f} (sync must "
+        f"improve); LVE {100 * (d['lve'] / a['lve'] - 1):+.1f}% (must stay within +10%)",
         f"- full vs best trivial predictor: LVE {trivial / d['lve']:.0f}x lower",
-        f"- inference: {info['fps']:.0f} frames/s of audio-to-vertices (autoregressive, batch 1, {info['vertices']} vertices; "
-        f"{info['fps'] / 25:.1f}x real time at 25 fps)",
+        f"- inference: {info['fps']:.0f} frames/s of audio-to-vertices (autoregressive, batch 1, {info['vertices']} "
+        f"vertices; {info['fps'] / 25:.1f}x real time at 25 fps)",
         "",
-        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (2 cores shared with other jobs: times are inflated).",
+        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (2 cores shared with other jobs: times are "
+        "inflated).",
     ]
     return "\n".join(lines)
 
@@ -159,7 +164,8 @@ def main() -> None:
         tag = (
             ""
             if key == "a"
-            else f"_s{weights['sync'] if 'sync' in losses else 0:g}_t{weights['teacher'] if 'teacher' in losses else 0:g}"
+            else f"_s{weights['sync'] if 'sync' in losses else 0:g}"
+            f"_t{weights['teacher'] if 'teacher' in losses else 0:g}"
         )
         run_dir = args.work / f"run_{key}_{args.steps}{tag}"
         if key in args.train.split(","):

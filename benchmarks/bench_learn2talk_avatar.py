@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from bench_common import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,31 +119,41 @@ def markdown(cmd: str, steps: int, res: dict, loads: tuple, seconds: float) -> s
     for instant, items in sorted(per_instant.items()):
         nearest = float(np.abs(train_c - coeffs[instant]).sum(-1).min())
         rows.append(
-            f"| {instant} | {coeffs[instant][0]:.2f} | {nearest:.2f} | {np.mean([r['psnr'] for r in items]):.2f} | {np.mean([r['ssim'] for r in items]):.3f} "
-            f"| {np.mean([static[r['image']]['psnr'] for r in items]):.2f} |"
+            f"| {instant} | {coeffs[instant][0]:.2f} | {nearest:.2f} | {np.mean([r['psnr'] for r in items]):.2f} | "
+            f"{np.mean([r['ssim'] for r in items]):.3f} | {np.mean([static[r['image']]['psnr'] for r in items]):.2f} "
+            "|"
         )
     psnr = np.mean([r["psnr"] for r in res["posed"]])
     verdict = "meets" if psnr >= TARGET_PSNR else "does NOT meet"
     lines = [
         "## learn2talk avatar: Gaussians bound to the head mesh",
         "",
-        f"Command: `{cmd}` — {datetime.date.today()}, {platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__}, Python {platform.python_version()}; {seconds / 60:.0f} min in all "
-        f"(training {res['train_seconds'] / 60:.1f} min).",
-        "Data: `ns-l2t-avatar-synth --out DIR` (64x64 RGBA, procedural head with 1986 vertices / 3968 triangles rendered by a z-buffered triangle rasterizer with Lambert shading and 3x supersampling, not by Gaussians); "
-        f"{gt['num_train_frames']} training instants x 5 rig cameras (yaw -35..35, pitch -15..20 degrees), {gt['num_test_frames']} held-out instants from another random expression sequence x the same 5 cameras. "
-        f"Preset `learn2talk-small` (2 Gaussians per triangle, SH degree 1, full resolution), {steps} steps; {res['gaussians']} Gaussians at the end.",
+        f"Command: `{cmd}` — {datetime.date.today()}, {platform.machine()}, nproc {os.cpu_count()}, torch "
+        f"{torch.__version__}, Python {platform.python_version()}; {seconds / 60:.0f} min in all (training "
+        f"{res['train_seconds'] / 60:.1f} min).",
+        "Data: `ns-l2t-avatar-synth --out DIR` (64x64 RGBA, procedural head with 1986 vertices / 3968 triangles "
+        "rendered by a z-buffered triangle rasterizer with Lambert shading and 3x supersampling, not by Gaussians); "
+        f"{gt['num_train_frames']} training instants x 5 rig cameras (yaw -35..35, pitch -15..20 degrees), "
+        f"{gt['num_test_frames']} held-out instants from another random expression sequence x the same 5 cameras. "
+        f"Preset `learn2talk-small` (2 Gaussians per triangle, SH degree 1, full resolution), {steps} steps; "
+        f"{res['gaussians']} Gaussians at the end.",
         "",
-        f"**Held-out PSNR {psnr:.2f} dB, SSIM {np.mean([r['ssim'] for r in res['posed']]):.3f}** over {len(res['posed'])} images (Gaussians posed on each instant's true mesh): {verdict} the issue's 28 dB. "
-        f"The same Gaussians left on the neutral template score {np.mean([r['psnr'] for r in res['static']]):.2f} dB: the binding is what makes the avatar follow the expressions.",
+        f"**Held-out PSNR {psnr:.2f} dB, SSIM {np.mean([r['ssim'] for r in res['posed']]):.3f}** over "
+        f"{len(res['posed'])} images (Gaussians posed on each instant's true mesh): {verdict} the issue's 28 dB. The "
+        f"same Gaussians left on the neutral template score {np.mean([r['psnr'] for r in res['static']]):.2f} dB: "
+        "the binding is what makes the avatar follow the expressions.",
         "",
-        "| held-out instant | jaw_open | L1 distance to nearest training expression | PSNR posed (dB) | SSIM posed | PSNR on template (dB) |",
+        "| held-out instant | jaw_open | L1 distance to nearest training expression | PSNR posed (dB) | SSIM posed | "
+        "PSNR on template (dB) |",
         "|---|---|---|---|---|---|",
         *rows,
         "",
-        f"Render speed (pose the Gaussians on a mesh + rasterize + composite, frontal camera, torch CPU backend, no video encoding): "
-        f"**{res['fps'][64]:.1f} frames/s at 64x64, {res['fps'][256]:.1f} frames/s at 256x256** ({res['gaussians']} Gaussians, one process, under the load below).",
+        "Render speed (pose the Gaussians on a mesh + rasterize + composite, frontal camera, torch CPU backend, no "
+        f"video encoding): **{res['fps'][64]:.1f} frames/s at 64x64, {res['fps'][256]:.1f} frames/s at 256x256** "
+        f"({res['gaussians']} Gaussians, one process, under the load below).",
         "",
-        f"1-min load average {loads[0]:.2f} before / {loads[1]:.2f} after (the 2 cores were shared with other engineers' runs, so times are inflated).",
+        f"1-min load average {loads[0]:.2f} before / {loads[1]:.2f} after (the 2 cores were shared with other "
+        "engineers' runs, so times are inflated).",
     ]
     return "\n".join(lines)
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from bench_common import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,14 +138,13 @@ def markdown(args, rows: list[dict], synthetic: list[dict], figure: Path) -> str
     lines = [
         "## Learn2Talk on real speech: mouth opening against speech energy",
         "",
-        f"Command: `python benchmarks/bench_learn2talk_real_speech.py --write{f' --run {args.run}' if args.run else ''}` — "
-        f"{date}, {platform.machine()}, "
-        f"nproc {os.cpu_count()}, torch {torch.__version__}. Network: `ns-l2t train --preset cpu` on "
-        "`ns-l2t synth --seed 0` (synthetic voices only). Recordings: `/work/shared/data/speech` (12 real "
-        f"voices, 6 languages, 16 kHz). Figure: `{figure.relative_to(ROOT)}`. r: Pearson correlation of frame "
-        f"energy (dB) and mouth opening; lag: frames (40 ms) where r peaks within +-{MAX_LAG}; range: the "
-        f"opening's 5-95% spread; open in silence / speech: mean opening in frames more / less than "
-        f"{-SILENCE_DB:g} dB below the peak (mesh units, head radius ~0.9).",
+        "Command: `python benchmarks/bench_learn2talk_real_speech.py "
+        f"--write{f' --run {args.run}' if args.run else ''}` — {date}, {platform.machine()}, nproc {os.cpu_count()}, "
+        f"torch {torch.__version__}. Network: `ns-l2t train --preset cpu` on `ns-l2t synth --seed 0` (synthetic "
+        "voices only). Recordings: `/work/shared/data/speech` (12 real voices, 6 languages, 16 kHz). Figure: "
+        f"`{figure.relative_to(ROOT)}`. r: Pearson correlation of frame energy (dB) and mouth opening; lag: frames "
+        f"(40 ms) where r peaks within +-{MAX_LAG}; range: the opening's 5-95% spread; open in silence / speech: "
+        f"mean opening in frames more / less than {-SILENCE_DB:g} dB below the peak (mesh units, head radius ~0.9).",
         "",
         "| input | frames | r | lag | range | open in silence | open in speech |",
         "|---|---|---|---|---|---|---|",

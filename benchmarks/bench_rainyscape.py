@@ -45,33 +45,40 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
 SEED_NOTES = [
-    "Seed 1's held-out loss (measured on its runs): per held-out view, rainyscape is ahead on 6 of 8, but two views (19.2 and 17.6 dB vs the "
-    "baseline's 22.7 and 23.2) look through opaque sky-coloured Gaussians 0.2-0.5 units in front of the camera, ~0.25 from the nearest training "
-    "camera: sparse-view floaters that no training view sees against the ground. The clean-trained upper bound and the rainy baseline grow as many "
-    "Gaussians near the cameras (397 / 416 / 680 within 0.4 with opacity > 0.5 for clean / rainy / rainyscape); halving the Gaussians' L1(B, Y) "
-    "(`--pipeline.model.clean-l1-weight 0.5`) did not remove them (held-out 23.40 vs the baseline's 22.70, one view at 15.6 dB).",
+    "Seed 1's held-out loss (measured on its runs): per held-out view, rainyscape is ahead on 6 of 8, but two views "
+    "(19.2 and 17.6 dB vs the baseline's 22.7 and 23.2) look through opaque sky-coloured Gaussians 0.2-0.5 units in "
+    "front of the camera, ~0.25 from the nearest training camera: sparse-view floaters that no training view sees "
+    "against the ground. The clean-trained upper bound and the rainy baseline grow as many Gaussians near the "
+    "cameras (397 / 416 / 680 within 0.4 with opacity > 0.5 for clean / rainy / rainyscape); halving the Gaussians' "
+    "L1(B, Y) (`--pipeline.model.clean-l1-weight 0.5`) did not remove them (held-out 23.40 vs the baseline's 22.70, "
+    "one view at 15.6 dB).",
 ]
 
 ABLATIONS = [
-    "Ablations (2026-11-30, from this benchmark's earlier, shorter setting: seed 0, 16 training / 4 held-out views, 300 steps; one run each, `ns-train rainyscape-small` overrides; derained train PSNR / held-out PSNR / "
-    "mean |R - R_true| (R = 0: 0.0540) / angle error; the rainy baseline 19.97 / 16.96):",
-    "- rain-net updates a step (`--pipeline.model.rain-updates`): 1 (authors) 21.25 / 18.75 / 0.0524 / 2.61; 4: 21.40 / 19.72 / 0.0452 / 2.02; "
-    "**8 (preset)** 21.72 / 19.84 / 0.0415 / 2.91; 16: 22.09 / 20.22 / 0.0406 / 3.49. Scene seed 1 (baseline 20.34 / 17.62, R = 0: 0.0523): "
-    "1: 21.78 / 19.39 / 0.0504 / 2.63; 8: 21.77 / 20.28 / 0.0390 / 2.69; 16: 21.80 / 18.91 / 0.0406 / 4.32. At 600 steps (seed 0; "
-    "`--steps 600`: baseline 22.13 / 19.50, clean upper bound 26.30 / 19.17): 1: 23.55 / 18.36 / 0.0408 / 4.40; 8: 24.48 / 18.56 / 0.0324 / 3.01 "
-    "(held-out PSNR over 4 views swings 16-22 dB a view at this length: the upper bound loses to the rainy baseline there too; held-out SSIM "
-    "0.659 baseline, 0.701 rainyscape, 0.737 upper bound)",
-    "- without the Gaussians' second L1 (of B alone, `--pipeline.model.clean-l1-weight 0`): 1 update 19.03 / 17.88 / 0.0961 / 3.11; 16 updates "
-    "14.01 / 13.77 / 0.0805 / 3.48. Y = B + R leaves a brightness offset free: R >= 0 fitted by MSE rectifies B's zero-mean errors into a positive "
-    "R, B darkens to match, and the next residual is larger; L1(B, Y) is the only anchor. A sparsity term w mean(R) on the rain net (tried, not "
-    "kept) stops the collapse but does not beat the anchor: with L1(B, Y) dropped, 8 updates, w 20: 20.64 / 19.65 / 0.0474; w 50: 21.60 / 19.69 / "
-    "0.0461; with it kept, w 20: 21.73 / 19.48 / 0.0411 / 3.94",
-    "- no E-step (`--pipeline.model.langevin-steps 0`): 1 update 21.31 / 18.56 / 0.0559 / 4.05; 16 updates 21.97 / 19.70 / 0.0390 / 4.94",
-    "- faster optimizers instead of more updates: rain generator lr 3e-3 21.30 / 19.72 / 0.0578 / 4.20; generator and state net 3e-3 "
-    "21.64 / 16.02 / 0.0582 / 3.46; direction loss weight 20 (of 1): 21.20 / 18.95 / 0.0704 / 3.32; rain loss reaching the Gaussians: "
-    "18.16 / 15.56 / 0.0919 / 1.21 (146k Gaussians)",
-    "- the residual-weighted term 0.1 / sigma^2 mean(e^2) is ~0.1 next to eps2 mean(e^2) ~2.5 (eps2 500): the rain net's data term is a plain MSE; "
-    "B's own error at this run length (mean |B - clean| ~0.05) is as large as the rain (mean 0.054), and it bounds what R can reach",
+    "Ablations (2026-11-30, from this benchmark's earlier, shorter setting: seed 0, 16 training / 4 held-out views, "
+    "300 steps; one run each, `ns-train rainyscape-small` overrides; derained train PSNR / held-out PSNR / mean |R - "
+    "R_true| (R = 0: 0.0540) / angle error; the rainy baseline 19.97 / 16.96):",
+    "- rain-net updates a step (`--pipeline.model.rain-updates`): 1 (authors) 21.25 / 18.75 / 0.0524 / 2.61; 4: "
+    "21.40 / 19.72 / 0.0452 / 2.02; **8 (preset)** 21.72 / 19.84 / 0.0415 / 2.91; 16: 22.09 / 20.22 / 0.0406 / 3.49. "
+    "Scene seed 1 (baseline 20.34 / 17.62, R = 0: 0.0523): 1: 21.78 / 19.39 / 0.0504 / 2.63; 8: 21.77 / 20.28 / "
+    "0.0390 / 2.69; 16: 21.80 / 18.91 / 0.0406 / 4.32. At 600 steps (seed 0; `--steps 600`: baseline 22.13 / 19.50, "
+    "clean upper bound 26.30 / 19.17): 1: 23.55 / 18.36 / 0.0408 / 4.40; 8: 24.48 / 18.56 / 0.0324 / 3.01 (held-out "
+    "PSNR over 4 views swings 16-22 dB a view at this length: the upper bound loses to the rainy baseline there too; "
+    "held-out SSIM 0.659 baseline, 0.701 rainyscape, 0.737 upper bound)",
+    "- without the Gaussians' second L1 (of B alone, `--pipeline.model.clean-l1-weight 0`): 1 update 19.03 / 17.88 / "
+    "0.0961 / 3.11; 16 updates 14.01 / 13.77 / 0.0805 / 3.48. Y = B + R leaves a brightness offset free: R >= 0 "
+    "fitted by MSE rectifies B's zero-mean errors into a positive R, B darkens to match, and the next residual is "
+    "larger; L1(B, Y) is the only anchor. A sparsity term w mean(R) on the rain net (tried, not kept) stops the "
+    "collapse but does not beat the anchor: with L1(B, Y) dropped, 8 updates, w 20: 20.64 / 19.65 / 0.0474; w 50: "
+    "21.60 / 19.69 / 0.0461; with it kept, w 20: 21.73 / 19.48 / 0.0411 / 3.94",
+    "- no E-step (`--pipeline.model.langevin-steps 0`): 1 update 21.31 / 18.56 / 0.0559 / 4.05; 16 updates 21.97 / "
+    "19.70 / 0.0390 / 4.94",
+    "- faster optimizers instead of more updates: rain generator lr 3e-3 21.30 / 19.72 / 0.0578 / 4.20; generator "
+    "and state net 3e-3 21.64 / 16.02 / 0.0582 / 3.46; direction loss weight 20 (of 1): 21.20 / 18.95 / 0.0704 / "
+    "3.32; rain loss reaching the Gaussians: 18.16 / 15.56 / 0.0919 / 1.21 (146k Gaussians)",
+    "- the residual-weighted term 0.1 / sigma^2 mean(e^2) is ~0.1 next to eps2 mean(e^2) ~2.5 (eps2 500): the rain "
+    "net's data term is a plain MSE; B's own error at this run length (mean |B - clean| ~0.05) is as large as the "
+    "rain (mean 0.054), and it bounds what R can reach",
 ]
 
 
@@ -148,21 +155,25 @@ def other_seeds_lines(args, per_seed: dict) -> list:
     """Markdown: one row per scene seed (the table's seed first), then the means."""
     lines = [
         "",
-        f"Other scene seeds (`--other-seeds`; same size, views, steps and presets; each seed draws other objects, cameras and rain):",
+        "Other scene seeds (`--other-seeds`; same size, views, steps and presets; each seed draws other objects, "
+        "cameras and rain):",
         "",
-        "| scene seed | rain angle error, deg | derained train: rainyscape - baseline | held-out PSNR: rainyscape - baseline | held-out SSIM: rainyscape - baseline |",
+        "| scene seed | rain angle error, deg | derained train: rainyscape - baseline | held-out PSNR: rainyscape - "
+        "baseline | held-out SSIM: rainyscape - baseline |",
         "|---|---|---|---|---|",
     ]
     for seed, g in per_seed.items():
         lines.append(
-            f"| {seed} | {g['angle_error_deg']:.2f} | {g['derained']:+.2f} dB | {g['heldout']:+.2f} dB | {g['heldout_ssim']:+.3f} |"
+            f"| {seed} | {g['angle_error_deg']:.2f} | {g['derained']:+.2f} dB | {g['heldout']:+.2f} dB | "
+            f"{g['heldout_ssim']:+.3f} |"
         )
     mean = {
         k: float(np.mean([g[k] for g in per_seed.values()]))
         for k in ("angle_error_deg", "derained", "heldout", "heldout_ssim")
     }
     lines.append(
-        f"| mean of {len(per_seed)} | {mean['angle_error_deg']:.2f} | {mean['derained']:+.2f} dB | {mean['heldout']:+.2f} dB | {mean['heldout_ssim']:+.3f} |"
+        f"| mean of {len(per_seed)} | {mean['angle_error_deg']:.2f} | {mean['derained']:+.2f} dB | "
+        f"{mean['heldout']:+.2f} dB | {mean['heldout_ssim']:+.3f} |"
     )
     return lines
 
@@ -173,46 +184,59 @@ def markdown(args, rows: dict, rain_info: dict, rainy_inputs: dict, load: tuple,
     lines = [
         "## RainyScape (synthetic rain, CPU)",
         "",
-        f"Command: `python benchmarks/bench_rainyscape.py --write --steps {args.steps} --size {args.size} --num-train {args.num_train} "
-        f"--num-test {args.num_test} --seed {args.seed}{' --other-seeds ' + ' '.join(map(str, args.other_seeds)) if args.other_seeds else ''}{' --reuse' if args.reuse else ''}` — {date}, {platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads).",
-        f"Scene: `ns-plugins-synth` seed {args.seed}, {args.size}x{args.size}, {args.num_train} rainy training / {args.num_test} clean held-out views; "
-        f"`rain` degradation: streaks at {rain_info['angle_deg']:.1f} deg (+-{opts['jitter_deg']} deg per view), length {opts['length']} x height, "
-        f"width {opts['width']} px, {opts['streaks_per_kpx']} streaks per 1000 px, intensity {opts['intensity']}: "
-        f"{100 * rain_info['coverage']:.0f}% of pixels covered. Preset `rainyscape-small` (stage 1 = first 15% of the run, rain net with 8 base "
-        "features, 8 rain-net updates a step, E-step on) vs `splatfacto-portable`; schedules scaled to the run, same step budget.",
-        "Derained training views: the method's clean render of each training view (a baseline's render of that view) vs the clean ground truth."
+        f"Command: `python benchmarks/bench_rainyscape.py --write --steps {args.steps} --size {args.size} "
+        f"--num-train {args.num_train} --num-test {args.num_test} --seed {args.seed}"
+        f"{' --other-seeds ' + ' '.join(map(str, args.other_seeds)) if args.other_seeds else ''}"
+        f"{' --reuse' if args.reuse else ''}` — {date}, {platform.machine()}, nproc {os.cpu_count()}, torch "
+        f"{torch.__version__} ({torch.get_num_threads()} threads).",
+        f"Scene: `ns-plugins-synth` seed {args.seed}, {args.size}x{args.size}, {args.num_train} rainy training / "
+        f"{args.num_test} clean held-out views; `rain` degradation: streaks at {rain_info['angle_deg']:.1f} deg "
+        f"(+-{opts['jitter_deg']} deg per view), length {opts['length']} x height, width {opts['width']} px, "
+        f"{opts['streaks_per_kpx']} streaks per 1000 px, intensity {opts['intensity']}: "
+        f"{100 * rain_info['coverage']:.0f}% of pixels covered. Preset `rainyscape-small` (stage 1 = first 15% of "
+        "the run, rain net with 8 base features, 8 rain-net updates a step, E-step on) vs `splatfacto-portable`; "
+        "schedules scaled to the run, same step budget.",
+        "Derained training views: the method's clean render of each training view (a baseline's render of that view) "
+        "vs the clean ground truth."
         + (
-            " With `--reuse`, runs already in the work folder (trained by an earlier call with the same arguments) are evaluated again, not retrained."
+            " With `--reuse`, runs already in the work folder (trained by an earlier call with the same arguments) "
+            "are evaluated again, not retrained."
             if args.reuse
             else ""
         ),
         "",
-        "| training images | method | held-out PSNR | held-out SSIM | derained train PSNR | derained train SSIM | rain angle (true "
-        + f"{rain_info['angle_deg']:.1f}) | Gaussians | s/step |",
+        "| training images | method | held-out PSNR | held-out SSIM | derained train PSNR | derained train SSIM | "
+        "rain angle (true " + f"{rain_info['angle_deg']:.1f}) | Gaussians | s/step |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for (scene, method), r in rows.items():
         angle = f"{r['angle_deg']:.1f} (err {r['angle_error_deg']:.2f})" if "angle_deg" in r else "-"
         lines.append(
-            f"| {scene} | {method} | {r['heldout']['psnr']:.2f} | {r['heldout']['ssim']:.3f} | {r['train_derained']['psnr']:.2f} | "
-            f"{r['train_derained']['ssim']:.3f} | {angle} | {r['gaussians']} | {r['seconds_per_step']:.3f} |"
+            f"| {scene} | {method} | {r['heldout']['psnr']:.2f} | {r['heldout']['ssim']:.3f} | "
+            f"{r['train_derained']['psnr']:.2f} | {r['train_derained']['ssim']:.3f} | {angle} | {r['gaussians']} | "
+            f"{r['seconds_per_step']:.3f} |"
         )
     lines.append(
-        f"| rainy | (the rainy inputs themselves) | - | - | {rainy_inputs['psnr']:.2f} | {rainy_inputs['ssim']:.3f} | - | - | - |"
+        f"| rainy | (the rainy inputs themselves) | - | - | {rainy_inputs['psnr']:.2f} | {rainy_inputs['ssim']:.3f} "
+        "| - | - | - |"
     )
     lines.append("")
     if ("rainy", "rainyscape-small") in rows and ("rainy", "splatfacto-portable") in rows:
         m, b = rows[("rainy", "rainyscape-small")], rows[("rainy", "splatfacto-portable")]
         lines += [
-            f"- derained training views, rainyscape - rainy baseline: {m['train_derained']['psnr'] - b['train_derained']['psnr']:+.2f} dB (must be >= +2)",
-            f"- held-out views, rainyscape - rainy baseline: {m['heldout']['psnr'] - b['heldout']['psnr']:+.2f} dB (must be >= 0)",
+            "- derained training views, rainyscape - rainy baseline: "
+            f"{m['train_derained']['psnr'] - b['train_derained']['psnr']:+.2f} dB (must be >= +2)",
+            f"- held-out views, rainyscape - rainy baseline: {m['heldout']['psnr'] - b['heldout']['psnr']:+.2f} dB "
+            "(must be >= 0)",
             f"- rain angle error: {m['angle_error_deg']:.2f} deg (must be < 5)",
-            f"- predicted rain layers vs the true ones (training views): mean |R - R_true| {m['rain_l1']:.4f}, against {m['zero_rain_l1']:.4f} for R = 0",
-            f"- step cost (forward + losses + backward, both trained runs alternated in one process, median of 10 steps each after 2 warm-up steps): "
-            f"rainyscape stage 2 {1000 * costs['rainyscape-small']:.0f} ms vs baseline {1000 * costs['splatfacto-portable']:.0f} ms "
-            f"({costs['rainyscape-small'] / costs['splatfacto-portable']:.2f}x: the rain net, its 7 extra updates, its losses and 5 Langevin updates; stage-1 steps cost a baseline step). "
-            "The s/step column is nerfstudio's timer in each run, under whatever load that run met.",
+            f"- predicted rain layers vs the true ones (training views): mean |R - R_true| {m['rain_l1']:.4f}, "
+            f"against {m['zero_rain_l1']:.4f} for R = 0",
+            "- step cost (forward + losses + backward, both trained runs alternated in one process, median of 10 "
+            f"steps each after 2 warm-up steps): rainyscape stage 2 {1000 * costs['rainyscape-small']:.0f} ms vs "
+            f"baseline {1000 * costs['splatfacto-portable']:.0f} ms "
+            f"({costs['rainyscape-small'] / costs['splatfacto-portable']:.2f}x: the rain net, its 7 extra updates, "
+            "its losses and 5 Langevin updates; stage-1 steps cost a baseline step). The s/step column is "
+            "nerfstudio's timer in each run, under whatever load that run met.",
         ]
         if ("clean", "splatfacto-portable") in rows and m["heldout"]["psnr"] > rows[("clean", "splatfacto-portable")][
             "heldout"
@@ -222,12 +246,14 @@ def markdown(args, rows: dict, rain_info: dict, rainy_inputs: dict, load: tuple,
             )
         if m["rain_l1"] > 0.8 * m["zero_rain_l1"]:
             lines.append(
-                "- the predicted rain layer is only a little better than none: the gain does not come from an accurate rain layer"
+                "- the predicted rain layer is only a little better than none: the gain does not come from an "
+                "accurate rain layer"
             )
         if ("clean", "splatfacto-portable") in rows:
             ceiling = rows[("clean", "splatfacto-portable")]["train_derained"]["psnr"] - b["train_derained"]["psnr"]
             lines.append(
-                f"- the clean-trained upper bound is {ceiling:+.2f} dB over the rainy baseline on the training views at {args.steps} steps"
+                f"- the clean-trained upper bound is {ceiling:+.2f} dB over the rainy baseline on the training views "
+                f"at {args.steps} steps"
             )
         if len(per_seed) > 1:
             lines += other_seeds_lines(args, per_seed)
@@ -236,7 +262,8 @@ def markdown(args, rows: dict, rain_info: dict, rainy_inputs: dict, load: tuple,
         lines += ["", *ABLATIONS]
     lines += [
         "",
-        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (the 2 cores were shared with other jobs: timings are inflated).",
+        f"1-min load average {load[0]:.2f} before / {load[1]:.2f} after (the 2 cores were shared with other jobs: "
+        "timings are inflated).",
     ]
     return "\n".join(lines)
 
@@ -460,7 +487,8 @@ def llff_camera_to_worlds(poses_bounds: np.ndarray) -> np.ndarray:
 
 def photo_rain_scene(out: Path, scene: SuiteScene, photos: Path = BLURTEA) -> Path:
     """Rain composited on a Deblur-NeRF/LLFF capture's photos (poses_bounds.npy, images_4/, sparse/0/points3D.bin)
-    -> a nerfstudio-data folder like ``ns-plugins-synth``'s (images/, gt/clean/, gt/rain/, gt/scene.json, points.ply)."""
+    -> a nerfstudio-data folder like ``ns-plugins-synth``'s (images/, gt/clean/, gt/rain/, gt/scene.json,
+    points.ply)."""
     from nerfstudio.data.utils.colmap_parsing_utils import read_points3D_binary
     from PIL import Image
 
@@ -569,7 +597,8 @@ def suite_dataset(scene: SuiteScene, path: Path, reuse: bool) -> Path:
 
 
 def run_suite_scene(args, scene: SuiteScene, work_dir: Path) -> dict:
-    """Train and score the rainy baseline and rainyscape-small on one suite scene -> its figures (also saved as result.json)."""
+    """Train and score the rainy baseline and rainyscape-small on one suite scene -> its figures (also saved as
+    result.json)."""
     from ns_plugins.rainyscape.evaluation import rainy_input_metrics
 
     data = suite_dataset(scene, work_dir / "data", args.reuse)
@@ -599,14 +628,17 @@ def suite_markdown(args, results: list, load: tuple) -> str:
     lines = [
         "## RainyScape variation suite (CPU)",
         "",
-        f"Command: `python benchmarks/bench_rainyscape.py --suite --write --steps {args.steps}{' --scenes ' + ' '.join(args.scenes) if args.scenes else ''}"
-        f"{' --reuse' if args.reuse else ''}{' --extra ' + repr(shlex.join(args.extra)) if args.extra else ''}` — {date}, {platform.machine()}, nproc {os.cpu_count()}, torch {torch.__version__}. "
-        "Scenes: `SUITE` in the script (rain options per scene); same step budget for both methods, `rainyscape-small` preset vs "
-        "`splatfacto-portable` on the same rainy photos. Derained = each method's render of the training views vs the clean truth; "
-        "gain = rainyscape - baseline; s/step: nerfstudio's timer (last half of each run, under the machine's load).",
+        f"Command: `python benchmarks/bench_rainyscape.py --suite --write --steps {args.steps}"
+        f"{' --scenes ' + ' '.join(args.scenes) if args.scenes else ''}{' --reuse' if args.reuse else ''}"
+        f"{' --extra ' + repr(shlex.join(args.extra)) if args.extra else ''}` — {date}, {platform.machine()}, nproc "
+        f"{os.cpu_count()}, torch {torch.__version__}. Scenes: `SUITE` in the script (rain options per scene); same "
+        "step budget for both methods, `rainyscape-small` preset vs `splatfacto-portable` on the same rainy photos. "
+        "Derained = each method's render of the training views vs the clean truth; gain = rainyscape - baseline; "
+        "s/step: nerfstudio's timer (last half of each run, under the machine's load).",
         "",
-        "| scene | views (train/test), size | blend, streak px, cover | rainy inputs PSNR | derained PSNR base / rs (gain) | derained SSIM base / rs "
-        "| held-out PSNR base / rs (diff) | angle err, deg | mean abs(R - R_true) (R = 0) | s/step base / rs |",
+        "| scene | views (train/test), size | blend, streak px, cover | rainy inputs PSNR | derained PSNR base / rs "
+        "(gain) | derained SSIM base / rs | held-out PSNR base / rs (diff) | angle err, deg | mean abs(R - R_true) "
+        "(R = 0) | s/step base / rs |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     gains, heldout, angles = [], [], []
@@ -623,19 +655,23 @@ def suite_markdown(args, results: list, load: tuple) -> str:
         diff = m["heldout"]["psnr"] - b["heldout"]["psnr"]
         gains.append(gain), heldout.append(diff), angles.append(m["angle_error_deg"])
         lines.append(
-            f"| {r['scene']}{' (photos)' if scene.photos else ''} | {scene.num_train}/{scene.num_test}, {scene.width}x{scene.height} | "
-            f"{opts.get('blend', 'additive')}, {length}, {100 * rain['coverage']:.0f}% | {r['rainy_inputs']['psnr']:.2f} | "
-            f"{b['train_derained']['psnr']:.2f} / {m['train_derained']['psnr']:.2f} ({gain:+.2f}) | {b['train_derained']['ssim']:.3f} / {m['train_derained']['ssim']:.3f} | "
-            f"{b['heldout']['psnr']:.2f} / {m['heldout']['psnr']:.2f} ({diff:+.2f}) | {m['angle_error_deg']:.2f} | {m['rain_l1']:.4f} ({m['zero_rain_l1']:.4f}) | "
+            f"| {r['scene']}{' (photos)' if scene.photos else ''} | {scene.num_train}/{scene.num_test}, "
+            f"{scene.width}x{scene.height} | {opts.get('blend', 'additive')}, {length}, "
+            f"{100 * rain['coverage']:.0f}% | {r['rainy_inputs']['psnr']:.2f} | {b['train_derained']['psnr']:.2f} / "
+            f"{m['train_derained']['psnr']:.2f} ({gain:+.2f}) | {b['train_derained']['ssim']:.3f} / "
+            f"{m['train_derained']['ssim']:.3f} | {b['heldout']['psnr']:.2f} / {m['heldout']['psnr']:.2f} "
+            f"({diff:+.2f}) | {m['angle_error_deg']:.2f} | {m['rain_l1']:.4f} ({m['zero_rain_l1']:.4f}) | "
             f"{b['seconds_per_step']:.3f} / {m['seconds_per_step']:.3f} |"
         )
     if results:
         lines += [
             "",
-            f"- {len(results)} of {len(SUITE)} scenes ran ({', '.join(r['scene'] for r in results)}); "
-            f"derained gain median {np.median(gains):+.2f} dB, worst {min(gains):+.2f} dB (bars: median >= +2, worst >= +1)",
-            f"- held-out PSNR, rainyscape - baseline: median {np.median(heldout):+.2f} dB, worst {min(heldout):+.2f} dB (bar: never below -0.3)",
-            f"- rain angle error: median {np.median(angles):.2f} deg, worst {max(angles):.2f} deg (bar: < 5 on scenes with a dominant angle)",
+            f"- {len(results)} of {len(SUITE)} scenes ran ({', '.join(r['scene'] for r in results)}); derained gain "
+            f"median {np.median(gains):+.2f} dB, worst {min(gains):+.2f} dB (bars: median >= +2, worst >= +1)",
+            f"- held-out PSNR, rainyscape - baseline: median {np.median(heldout):+.2f} dB, worst {min(heldout):+.2f} "
+            "dB (bar: never below -0.3)",
+            f"- rain angle error: median {np.median(angles):.2f} deg, worst {max(angles):.2f} deg (bar: < 5 on "
+            "scenes with a dominant angle)",
             "- `ns-rainyscape-derain` on each scene's run wrote (clean images, rain layers): "
             + ", ".join(
                 f"{r['scene']} {r['derain_cli_images'][0]}/{r['derain_cli_images'][1]}"

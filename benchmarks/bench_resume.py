@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench_common import train, write_section
-
 from ns_plugins.data.synth_cli import generate_dataset
 from ns_plugins.demo import ns_command
 from ns_plugins.learn2talk.synth.avatar_capture import generate_avatar_dataset

@@ -157,7 +157,8 @@ def _fit_labels(
 
 
 def merge_close_centers(centers: np.ndarray, sizes: np.ndarray, merge_similarity: float) -> np.ndarray:
-    """Group ids [K] after merging centres [K, E] whose cosine similarity exceeds ``merge_similarity`` (greedy, largest first)."""
+    """Group ids [K] after merging centres [K, E] whose cosine similarity exceeds ``merge_similarity`` (greedy, largest
+    first)."""
     order = np.argsort(-sizes)
     group = -np.ones(len(centers), dtype=np.int64)
     reps: list[int] = []

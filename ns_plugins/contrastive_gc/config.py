@@ -52,10 +52,11 @@ def small_scene_model() -> ContrastiveGCModelConfig:
     spatial_weight 0: the authors' spatial term assumes a Gaussian's farthest neighbours lie on
     other objects. Where a background surrounds the cameras (a sky dome, the walls of a room) they
     lie on the same background, so the far push splits it; the sky also drifts towards the ground
-    (near pulls across the horizon, we think). Measured on the synthetic scene (seed 0, 300 steps, Gaussians rendering >= 1 training
-    pixel): cosine between the mean sky and mean ground features 0.84 at spatial weight 1, 0.72 at
-    0.1 (the authors' ratio to the 0.1 contrastive weight), 0.40 at 0; sky feature consistency
-    (norm of the mean unit feature) 0.64, 0.69, 0.78; held-out mIoU 0.687, 0.866, 0.937.
+    (near pulls across the horizon, we think). Measured on the synthetic scene (seed 0, 300 steps,
+    Gaussians rendering >= 1 training pixel): cosine between the mean sky and mean ground features
+    0.84 at spatial weight 1, 0.72 at 0.1 (the authors' ratio to the 0.1 contrastive weight), 0.40
+    at 0; sky feature consistency (norm of the mean unit feature) 0.64, 0.69, 0.78; held-out mIoU
+    0.687, 0.866, 0.937.
     ``--pipeline.model.spatial-weight`` turns it back on (``contrastive-gc`` keeps the authors' 1.0).
     """
     return ContrastiveGCModelConfig(
@@ -70,12 +71,17 @@ def small_scene_model() -> ContrastiveGCModelConfig:
 
 contrastive_gc = MethodSpecification(
     config=contrastive_gc_trainer_config("contrastive-gc", ContrastiveGCModelConfig()),
-    description="Contrastive Gaussian Clustering: 3D segmentation from inconsistent 2D masks (<data>/segments/<stem>.png).",
+    description=(
+        "Contrastive Gaussian Clustering: 3D segmentation from inconsistent 2D masks (<data>/segments/<stem>.png)."
+    ),
 )
 
 contrastive_gc_small = MethodSpecification(
     config=contrastive_gc_trainer_config(
         "contrastive-gc-small", small_scene_model(), feature_lr=SMALL_FEATURE_LR, max_num_iterations=1500
     ),
-    description="contrastive-gc preset for small scenes on a CPU (contrastive loss every step, small masks kept, no spatial term).",
+    description=(
+        "contrastive-gc preset for small scenes on a CPU (contrastive loss every step, small masks kept, no "
+        "spatial term)."
+    ),
 )

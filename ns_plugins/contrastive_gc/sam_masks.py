@@ -152,7 +152,8 @@ def main(args: MasksArgs, model: Optional[Any] = None) -> Dict[str, int]:
     )
     counts = generate_segment_maps(generator, images, data / args.output_folder)
     print(
-        f"{len(counts)} segment maps in {data / args.output_folder} ({np.median(list(counts.values())):.0f} segments per view, median)"
+        f"{len(counts)} segment maps in {data / args.output_folder} ({np.median(list(counts.values())):.0f} segments "
+        "per view, median)"
     )
     return counts
 

@@ -180,7 +180,9 @@ def main(args: SegmentArgs) -> dict:
     summary = write_outputs(model, clustering, masks, args.output_dir, settings)
     print(clustering.choice.get("reason", ""))
     print(
-        f"{summary['num_clusters']} clusters over {len(clustering.labels)} Gaussians; {len(masks)} masks in {args.output_dir / 'masks'}, objects in {args.output_dir / 'objects'}, labels in {args.output_dir / 'labels.npy'}"
+        f"{summary['num_clusters']} clusters over {len(clustering.labels)} Gaussians; {len(masks)} masks in "
+        f"{args.output_dir / 'masks'}, objects in {args.output_dir / 'objects'}, labels in "
+        f"{args.output_dir / 'labels.npy'}"
     )
     return summary
 

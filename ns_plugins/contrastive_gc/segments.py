@@ -88,7 +88,8 @@ def load_segments(
     if required and not (seg_dir.is_dir() and any(seg_dir.glob("*.png"))):
         raise DataError(
             seg_dir,
-            "no segment maps: contrastive-gc needs <data>/segments/<image stem>.png for every training image (change the folder with --pipeline.datamanager.segments-folder)",
+            "no segment maps: contrastive-gc needs <data>/segments/<image stem>.png for every training image (change "
+            "the folder with --pipeline.datamanager.segments-folder)",
         )
     out: list[torch.Tensor | None] = []
     for image_path, (height, width) in zip(image_paths, sizes):

@@ -18,11 +18,10 @@ from typing import Optional, Type
 
 import numpy as np
 import torch
-from plyfile import PlyData
-
 from nerfstudio.cameras.cameras import CAMERA_MODEL_TO_TYPE
 from nerfstudio.data.dataparsers.nerfstudio_dataparser import Nerfstudio, NerfstudioDataParserConfig
 from nerfstudio.plugins.registry_dataparser import DataParserSpecification
+from plyfile import PlyData
 
 from ns_plugins.data.errors import DataError
 from ns_plugins.data.image_checks import check_frame_images
@@ -207,7 +206,8 @@ class PortableNerfstudioDataParser(Nerfstudio):
         return super()._generate_dataparser_outputs(split)
 
     def _load_3D_points(self, ply_file_path: Path, transform_matrix: torch.Tensor, scale_factor: float):
-        """Seed points in dataparser coordinates -> {points3D_xyz [N, 3] float, points3D_rgb [N, 3] uint8}, or None if empty."""
+        """Seed points in dataparser coordinates -> {points3D_xyz [N, 3] float, points3D_rgb [N, 3] uint8}, or None if
+        empty."""
         xyz, rgb = read_ply_points(ply_file_path)
         if len(xyz) == 0:
             return None

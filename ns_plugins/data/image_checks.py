@@ -29,8 +29,8 @@ def mode_problem(mode: str) -> str | None:
         return None
     if mode.startswith("I;16") or mode == "I":
         return (
-            f"{'16' if mode.startswith('I;16') else '32'}-bit grayscale image (PIL mode {mode}): nerfstudio reads images "
-            "as 8-bit and would train on wrapped values; convert it to 8-bit (scale by 255 / its maximum)"
+            f"{'16' if mode.startswith('I;16') else '32'}-bit grayscale image (PIL mode {mode}): nerfstudio reads "
+            "images as 8-bit and would train on wrapped values; convert it to 8-bit (scale by 255 / its maximum)"
         )
     if mode == "P":
         return "palette image (PIL mode P): nerfstudio would train on its palette indices; save it as RGB"

@@ -148,5 +148,7 @@ deblurgs_small = MethodSpecification(
         steps_per_eval_all_images=100000,
         steps_per_save=1500,
     ),
-    description="DeblurGS, CPU preset for small scenes (5 sub-frames, Bezier order 2 anchored at the pose, 1500 steps).",
+    description=(
+        "DeblurGS, CPU preset for small scenes (5 sub-frames, Bezier order 2 anchored at the pose, 1500 steps)."
+    ),
 )

@@ -85,7 +85,8 @@ def read_hold(data: Path, has_sharp: bool, default_hold: int) -> int:
         return default_hold
     raise DataError(
         data,
-        "no 'hold=N' marker, 'hold' file or images_test/ folder: pass --hold N, or --eval-mode all to train on every view",
+        "no 'hold=N' marker, 'hold' file or images_test/ folder: pass --hold N, or --eval-mode all to train on every "
+        "view",
     )
 
 
@@ -168,8 +169,8 @@ def select_images(data: Path, factor: Optional[int]) -> Tuple[List[Path], str]:
         present = ", ".join(p.name + "/" for p in folders.values()) or "none"
         raise DataError(
             data / ("images" if factor == 1 else f"images_{factor}"),
-            f"folder asked for by --downscale-factor {factor} is absent and there are no full-size images/ to make it from "
-            f"(present: {present})",
+            f"folder asked for by --downscale-factor {factor} is absent and there are no full-size images/ to make "
+            f"it from (present: {present})",
         )
     source = folders[sources[0]]
     out = resize_cache_folder(data, factor)
@@ -330,5 +331,7 @@ class DeblurNerfDataParser(DataParser):
 
 deblur_nerf_dataparser = DataParserSpecification(
     config=DeblurNerfDataParserConfig(),
-    description="Deblur-NeRF layout (poses_bounds.npy, images_<k>/, hold=N marker, sparse/0/ seed points, images_test/)",
+    description=(
+        "Deblur-NeRF layout (poses_bounds.npy, images_<k>/, hold=N marker, sparse/0/ seed points, images_test/)"
+    ),
 )

@@ -47,7 +47,8 @@ def main(args: DemoArgs) -> None:
     if out.exists():
         shutil.rmtree(out)
     print(
-        f"generating a motion-blurred synthetic scene ({args.num_train} blurry training views, {args.size}x{args.size})",
+        f"generating a motion-blurred synthetic scene ({args.num_train} blurry training views, "
+        f"{args.size}x{args.size})",
         flush=True,
     )
     data = generate_dataset(

@@ -148,7 +148,8 @@ class DeblurGSPipeline(VanillaPipeline):
         output_path: Optional[Path] = None,
         get_std: bool = False,
     ):
-        """Mean metrics over ``data_loader``; with a pose fit, ``<metric>`` is after it and ``<metric>_before_pose_fit`` before."""
+        """Mean metrics over ``data_loader``; with a pose fit, ``<metric>`` is after it and ``<metric>_before_pose_fit``
+        before."""
         if self.config.pose_fit.steps <= 0:
             return super().get_average_image_metrics(data_loader, image_prefix, step, output_path, get_std)
         self.eval()

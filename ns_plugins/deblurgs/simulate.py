@@ -87,7 +87,8 @@ def path_poses(mid_c2w: np.ndarray, path: dict, times: np.ndarray) -> np.ndarray
 
 
 def perturb_pose(c2w: np.ndarray, rng: np.random.Generator, rotation_deg: float, translation: float) -> np.ndarray:
-    """c2w [4, 4] rotated by exactly rotation_deg about a random axis (about the camera centre) and moved by translation."""
+    """c2w [4, 4] rotated by exactly rotation_deg about a random axis (about the camera centre) and moved by
+    translation."""
     twist = np.concatenate([np.zeros(3), random_direction(rng) * np.radians(rotation_deg)])
     out = c2w @ se3_exp(torch.as_tensor(twist)).numpy()
     out[:3, 3] += random_direction(rng) * translation

@@ -106,7 +106,8 @@ def evaluate(args: Eval) -> dict:
     if data.sequences[0].vertices.shape[1] != run.model.cfg.num_vertices:
         raise DataError(
             args.data,
-            f"the data has {data.sequences[0].vertices.shape[1]} vertices, the run was trained on {run.model.cfg.num_vertices}",
+            f"the data has {data.sequences[0].vertices.shape[1]} vertices, the run was trained on "
+            f"{run.model.cfg.num_vertices}",
         )
     scores = evaluate_run(run, data, load_syncnet(args.syncnet) if args.syncnet else None)
     CONSOLE.print_json(json.dumps(scores))

@@ -14,8 +14,8 @@ from typing import List, Sequence, Tuple, Type
 
 from PIL import Image
 
-from ns_plugins.data.dataparser import load_transforms, locate_transforms
 from ns_plugins.data.datamanager import PortableDatamanager, PortableDatamanagerConfig
+from ns_plugins.data.dataparser import load_transforms, locate_transforms
 from ns_plugins.data.errors import DataError
 from ns_plugins.rainyscape.rain_predictor import camera_code
 
@@ -45,7 +45,8 @@ def check_frame_count(data: Path) -> None:
     if len(frames) < MIN_VIEWS:
         raise DataError(
             transforms,
-            f"rainyscape needs at least {MIN_VIEWS} images, the dataset has {len(frames)} (the rain is told apart from the scene by what differs between views)",
+            f"rainyscape needs at least {MIN_VIEWS} images, the dataset has {len(frames)} (the rain is told apart "
+            "from the scene by what differs between views)",
         )
 
 

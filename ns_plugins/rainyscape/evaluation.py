@@ -87,14 +87,16 @@ def rain_angle_error_deg(estimate_rad: Optional[float], data: Path) -> float:
 
 
 def true_rain(data: Path, stem: str) -> torch.Tensor:
-    """The additive rain R_true = Y - B [H, W, 3] of training view ``stem``: gt/rain minus gt/rain_dark where that exists."""
+    """The additive rain R_true = Y - B [H, W, 3] of training view ``stem``: gt/rain minus gt/rain_dark where that
+    exists."""
     rain = load_rgb(Path(data) / f"gt/rain/{stem}.png")
     dark = Path(data) / f"gt/rain_dark/{stem}.png"
     return rain - load_rgb(dark) if dark.is_file() else rain
 
 
 def rain_layer_error(pipeline, data: Path) -> Dict[str, float]:
-    """Mean |R - R_true| of the predicted rain layers over the training views, and mean |R_true| (the error of R = 0)."""
+    """Mean |R - R_true| of the predicted rain layers over the training views, and mean |R_true|
+    (the error of R = 0)."""
     stems = train_stems(pipeline)
     truth = [true_rain(Path(data), s) for s in stems]
     predicted = [

@@ -143,8 +143,8 @@ class RainyScapeModel(PortableSplatModel):
         if end < 0 or end >= self.total_steps:
             raise DataError(
                 "--pipeline.model.stage1-steps",
-                f"stage 1 ends at step {end}, not before the run's {self.total_steps} steps: the rain layer would never train "
-                "(lower it, or raise --max-num-iterations)",
+                f"stage 1 ends at step {end}, not before the run's {self.total_steps} steps: the rain layer would "
+                "never train (lower it, or raise --max-num-iterations)",
             )
         return end
 
@@ -216,7 +216,8 @@ class RainyScapeModel(PortableSplatModel):
         return terms
 
     def update_rain_angle(self, residual: torch.Tensor) -> Optional[float]:
-        """Estimate the angle of residual [H, W, 3] (= Y - B), fold it into the running estimate; the angle the loss uses."""
+        """Estimate the angle of residual [H, W, 3] (= Y - B), fold it into the running estimate; the angle the loss
+        uses."""
         estimate = estimate_rain_angle(residual, self.config.angle_bins, self.config.angle_min_magnitude)
         if estimate is not None:
             self.rain_angle_state.copy_(self.angle_tracker.update(self.rain_angle_state, estimate))
@@ -248,7 +249,8 @@ class RainyScapeModel(PortableSplatModel):
     def get_training_callbacks(
         self, training_callback_attributes: TrainingCallbackAttributes
     ) -> List[TrainingCallback]:
-        """The base model's callbacks, then (after each training step) ``after_train_step`` with the trainer's optimizers."""
+        """The base model's callbacks, then (after each training step) ``after_train_step`` with the trainer's
+        optimizers."""
         callbacks = super().get_training_callbacks(training_callback_attributes)
         optimizers = training_callback_attributes.optimizers
         if optimizers is not None:

@@ -37,7 +37,8 @@ def sobel(gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def gradient_orientations(residual: torch.Tensor, min_magnitude: float = 0.1) -> torch.Tensor:
-    """Orientations [M] in [0, pi) of the Sobel gradients of gray(residual [H, W, 3]) (or [H, W]) above min_magnitude."""
+    """Orientations [M] in [0, pi) of the Sobel gradients of gray(residual [H, W, 3]) (or [H, W]) above
+    min_magnitude."""
     gray = to_gray(residual) if residual.dim() == 3 and residual.shape[-1] == 3 else residual
     gx, gy = sobel(gray.float())
     magnitude = torch.sqrt(gx**2 + gy**2 + 1e-12)

@@ -61,7 +61,8 @@ def camera_code(
 
 
 def generator_size(height: int, width: int, max_side: int) -> Tuple[int, int]:
-    """The generator's resolution for training images of height x width: the same, or scaled so the longer side is max_side."""
+    """The generator's resolution for training images of height x width: the same, or scaled so the longer side is
+    max_side."""
     scale = min(1.0, max_side / max(height, width))
     return max(1, round(height * scale)), max(1, round(width * scale))
 
@@ -160,8 +161,8 @@ class RainPredictor(nn.Module):
     ) -> None:
         """E-step: Langevin updates of view's latents z [B, Z] and the scene state s with the networks frozen.
 
-        x <- x - delta^2 / 2 (dE/dx + x / prior) (+ delta N(0, 1) for the first two steps), E = energy(rain [B, H, W, 3]);
-        the authors' schedule (5 steps, delta 0.03, Gaussian prior of variance 50).
+        x <- x - delta^2 / 2 (dE/dx + x / prior) (+ delta N(0, 1) for the first two steps),
+        E = energy(rain [B, H, W, 3]); the authors' schedule (5 steps, delta 0.03, Gaussian prior of variance 50).
         """
         z = self.latents.weight[view].detach().clone()
         s = self.state.detach().clone()

@@ -19,7 +19,8 @@ R_true = Y - B goes to gt/rain/<stem>.png (its positive part) and, where it dark
 
     ns-plugins-synth --out data/rainy --degradation rain --degradation-options '{"angle_deg": 100, "intensity": 0.5}'
     ns-plugins-synth --out data/rainy --degradation rain --degradation-options \
-        '{"blend": "screen", "length_px_min": 3, "length_px_max": 10, "density": 0.17, "angle_deg": 90, "streak_jitter_deg": 15}'
+        '{"blend": "screen", "length_px_min": 3, "length_px_max": 10, "density": 0.17, "angle_deg": 90,
+          "streak_jitter_deg": 15}'
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def streak_lengths(rng: np.random.Generator, height: int, count: int, opts: Rain
 def sample_streaks(
     rng: np.random.Generator, height: int, width: int, angle: float, count: int, opts: RainOptions
 ) -> Tuple[np.ndarray, ...]:
-    """``count`` streaks around view angle ``angle`` (radians) -> (angles, centres [count, 2], lengths, widths, intensities)."""
+    """``count`` streaks around view angle ``angle`` (radians) -> (angles, centres [count, 2], lengths, widths,
+    intensities)."""
     lengths_mean = opts.length * height if opts.length_px_min is None else opts.length_px_min
     reach = max(lengths_mean, opts.length_px_max or 0.0)
     centres = np.stack(

@@ -79,5 +79,7 @@ def portable_trainer_config(method_name: str, model: PortableSplatModelConfig, *
 
 splatfacto_portable = MethodSpecification(
     config=portable_trainer_config("splatfacto-portable", PortableSplatModelConfig()),
-    description="Splatfacto on any device (gsplat CUDA or a pure-PyTorch rasterizer), offline-safe; the ns-plugins baseline.",
+    description=(
+        "Splatfacto on any device (gsplat CUDA or a pure-PyTorch rasterizer), offline-safe; the ns-plugins baseline."
+    ),
 )

@@ -30,8 +30,8 @@ from ns_plugins.splat.backend import rasterize
 from ns_plugins.splat.growth_budget import BudgetStrategy, resolve_max_gaussians
 from ns_plugins.splat.lpips import LazyLPIPS
 from ns_plugins.splat.schedule import SCHEDULE_FIELDS, describe_schedule, scaled_schedule, schedule_length
-from ns_plugins.splat.trainer_config import save_config_as_used
 from ns_plugins.splat.sh import eval_sh_colors
+from ns_plugins.splat.trainer_config import save_config_as_used
 
 
 @dataclass

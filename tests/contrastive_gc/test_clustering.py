@@ -11,7 +11,8 @@ from ns_plugins.contrastive_gc.evaluation import adjusted_rand_index
 
 
 def separated_groups(num_groups: int, seed: int, dim: int = 16, noise: float = 0.08) -> tuple[torch.Tensor, np.ndarray]:
-    """Unit features [N, dim] of ``num_groups`` groups around orthogonal directions, sizes 30 .. 2430 (x81), and the truth [N]."""
+    """Unit features [N, dim] of ``num_groups`` groups around orthogonal directions, sizes 30 .. 2430 (x81), and the
+    truth [N]."""
     g = torch.Generator().manual_seed(seed)
     directions = torch.linalg.qr(torch.randn(dim, dim, generator=g))[0][:num_groups]  # orthonormal rows
     sizes = np.round(30 * 81 ** (np.arange(num_groups) / max(1, num_groups - 1))).astype(int)

@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from plyfile import PlyData, PlyElement
-
 from nerfstudio.data.dataparsers.nerfstudio_dataparser import NerfstudioDataParserConfig
+from plyfile import PlyData, PlyElement
 
 from ns_plugins.data.dataparser import (
     PortableNerfstudioDataParser,

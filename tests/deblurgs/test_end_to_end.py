@@ -97,7 +97,8 @@ def test_export_trajectories_tum(trained: dict) -> None:
 
 
 def test_train_views_render_sharp_at_mid_exposure(trained: dict) -> None:
-    """The trained run renders its training views at the estimated mid-exposure pose (the gain floor is test_gain.py)."""
+    """The trained run renders its training views at the estimated mid-exposure pose (the gain floor is
+    test_gain.py)."""
     from ns_plugins.deblurgs.evaluation import blurry_input_metrics, train_view_metrics
     from ns_plugins.splat.evaluate import load_trained_pipeline
 

@@ -89,7 +89,8 @@ def test_world_to_local_inverts_the_binding() -> None:
 
 
 def test_densification_keeps_each_childs_parent_triangle() -> None:
-    """gsplat's duplicate/split carry the binding (lr-0 optimizer) and split children stay near their parent in the world."""
+    """gsplat's duplicate/split carry the binding (lr-0 optimizer) and split children stay near their parent in the
+    world."""
     gen = torch.Generator().manual_seed(3)
     mesh = make_head_mesh(12)
     means_l, scales_l, quats_l, parents = random_gaussians(len(mesh.faces), 40, gen)

@@ -28,8 +28,8 @@ def test_syncnet_separates_in_sync_from_shifted():
     test_f, test_l = _sequences(1, 6, mesh, feat)
     gen = torch.Generator().manual_seed(3)
     probs, labels = [], []
-    for f, l in zip(test_f, test_l):
-        a, v, y = sync_training_pairs(f, l, net, 40, 3, 12, gen)
+    for f, lip in zip(test_f, test_l):
+        a, v, y = sync_training_pairs(f, lip, net, 40, 3, 12, gen)
         probs.append(torch.sigmoid(net.logit(net.embed_audio(a), net.embed_lips(v))).detach())
         labels.append(y)
     p, y = torch.cat(probs), torch.cat(labels)

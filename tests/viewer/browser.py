@@ -28,7 +28,8 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 # the control panel floats over the right of the canvas; viser fits the render to the rest: the
 # panel is the first ancestor of its "Connected" status that is most of the window tall
 PANEL_LEFT_JS = """
-const status = [...document.querySelectorAll('*')].find(e => e.childElementCount === 0 && e.textContent.trim() === 'Connected');
+const status = [...document.querySelectorAll('*')].find(
+  e => e.childElementCount === 0 && e.textContent.trim() === 'Connected');
 let panel = status;
 while (panel && panel.getBoundingClientRect().height < 0.6 * window.innerHeight) panel = panel.parentElement;
 return panel ? panel.getBoundingClientRect().left : null;
@@ -144,7 +145,8 @@ class Browser:
             return f"(no console: {exc})"
 
     def wait(self, condition: Callable[[], T], what: str, timeout_s: Optional[float] = None, poll_s: float = 0.2) -> T:
-        """Poll ``condition`` until it returns a result (not None/False/empty); fail naming ``what`` after the timeout."""
+        """Poll ``condition`` until it returns a result (not None/False/empty); fail naming ``what`` after the
+        timeout."""
         deadline = time.monotonic() + (timeout_s or self.timeout_s)
         last_error: Optional[Exception] = None
         while time.monotonic() < deadline:

@@ -183,7 +183,8 @@ class InProcessViewer:
         return image[..., :3].clamp(0, 1).float().cpu().numpy()
 
     def ray(self, x: float, y: float, width: int, height: int) -> tuple:
-        """World ray (origin [3], direction [3]) through pixel (x, y) of a width x height view of the client's camera."""
+        """World ray (origin [3], direction [3]) through pixel (x, y) of a width x height view of the client's
+        camera."""
         from nerfstudio.viewer.utils import get_camera
 
         camera = get_camera(self.viewer.get_camera_state(self.client()), height, width)

@@ -37,7 +37,8 @@ def show_output(browser: Browser, viewer, output: str, before):
 
 
 def object_pixel(viewer, controls, width: int, height: int):
-    """A pixel of the render area whose ray hits an opaque Gaussian (what a user clicks on), scanning from the centre."""
+    """A pixel of the render area whose ray hits an opaque Gaussian (what a user clicks on), scanning from the
+    centre."""
     order = sorted(
         ((x, y) for x in range(4, width, 8) for y in range(4, height, 8)),
         key=lambda p: (p[0] - width / 2) ** 2 + (p[1] - height / 2) ** 2,
@@ -45,8 +46,9 @@ def object_pixel(viewer, controls, width: int, height: int):
     m = viewer.model
     for x, y in order:
         origin, direction = viewer.ray(x, y, width, height)
-        from ns_plugins.contrastive_gc.viewer import pick_gaussian
         import torch
+
+        from ns_plugins.contrastive_gc.viewer import pick_gaussian
 
         with torch.no_grad():
             if (

@@ -8,7 +8,8 @@ explicit vertex sequence (``vertices``: a [T, V, 3] .npy in the capture's coordi
 frame poses the avatar's Gaussians on the frame's mesh and renders them from one fixed camera:
 the frontal camera (on the template's +z axis, y up, at the training cameras' distance, with
 their intrinsics) or a dataset camera (``camera_index``). :func:`predict_avatar_motion` (speech
--> the avatar's meshes) is shared with the viewer's "Animate from speech" button (``viewer.py``); it lives in ``motion.py``, which loads no nerfstudio pipeline.
+-> the avatar's meshes) is shared with the viewer's "Animate from speech" button (``viewer.py``);
+it lives in ``motion.py``, which loads no nerfstudio pipeline.
 """
 
 from __future__ import annotations

@@ -47,7 +47,10 @@ def small_avatar_model() -> AvatarModelConfig:
 
 learn2talk = MethodSpecification(
     config=avatar_trainer_config("learn2talk", AvatarModelConfig()),
-    description="Learn2Talk's Gaussian avatar: Gaussians bound to a tracked head mesh (learn2talk-data), driven by ns-l2t animate.",
+    description=(
+        "Learn2Talk's Gaussian avatar: Gaussians bound to a tracked head mesh (learn2talk-data), driven by "
+        "ns-l2t animate."
+    ),
 )
 
 learn2talk_small = MethodSpecification(

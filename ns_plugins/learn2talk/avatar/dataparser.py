@@ -73,7 +73,8 @@ def load_mesh_topology(meta: dict, data_dir: Path, transforms_path: Path) -> tup
     if faces.min() < 0 or faces.max() >= len(template):
         raise DataError(
             faces_path,
-            f"face vertex ids must lie in [0, {len(template) - 1}] (the template's {len(template)} vertices), got {faces.min()}..{faces.max()}",
+            f"face vertex ids must lie in [0, {len(template) - 1}] (the template's {len(template)} vertices), got "
+            f"{faces.min()}..{faces.max()}",
         )
     return template.astype(np.float32), faces.astype(np.int64)
 

@@ -130,12 +130,14 @@ def check_sequence(
     if n_audio < 1:
         raise DataError(
             source,
-            f"audio of {audio.shape[0] / feat.sample_rate * 1000:.1f} ms is shorter than one motion frame ({1000 / feat.fps:.1f} ms)",
+            f"audio of {audio.shape[0] / feat.sample_rate * 1000:.1f} ms is shorter than one motion frame "
+            f"({1000 / feat.fps:.1f} ms)",
         )
     if abs(n_audio - vertices.shape[0]) > max(1, round(tolerance_s * feat.fps)):
         raise DataError(
             source,
-            f"audio covers {n_audio} frames ({audio.shape[0] / feat.sample_rate:.2f} s) but the motion has {vertices.shape[0]} frames at {feat.fps:g} fps (tolerance {tolerance_s:g} s)",
+            f"audio covers {n_audio} frames ({audio.shape[0] / feat.sample_rate:.2f} s) but the motion has "
+            f"{vertices.shape[0]} frames at {feat.fps:g} fps (tolerance {tolerance_s:g} s)",
         )
     t = min(n_audio, vertices.shape[0])
     n = int(round(t * feat.sample_rate / feat.fps))
@@ -225,7 +227,8 @@ def load_vocaset(
     if feat.fps != 30:
         raise DataError(
             root,
-            f"VOCASET is used at 30 fps (60 fps subsampled by 2); the features are configured for {feat.fps:g} fps (--fps 30)",
+            f"VOCASET is used at 30 fps (60 fps subsampled by 2); the features are configured for {feat.fps:g} fps "
+            "(--fps 30)",
         )
     verts_all = np.load(root / "data_verts.npy", mmap_mode="r")
     audio_all = _load_pickle(root / "raw_audio_fixed.pkl")
@@ -304,7 +307,8 @@ def detect_layout(root: Path) -> str:
         return "folder"
     raise DataError(
         root,
-        "not a talking-face dataset: expected the folder layout (templates/, <split>/*.wav + .npy), VOCASET (data_verts.npy) or BIWI (vertices_npy/, templates.pkl)",
+        "not a talking-face dataset: expected the folder layout (templates/, <split>/*.wav + .npy), VOCASET "
+        "(data_verts.npy) or BIWI (vertices_npy/, templates.pkl)",
     )
 
 

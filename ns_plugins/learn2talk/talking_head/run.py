@@ -69,7 +69,8 @@ class TalkingRun:
         if num_motion_frames(waveform.shape[0], self.feature) < 1:
             raise DataError(
                 path,
-                f"audio of {waveform.shape[0] / self.feature.sample_rate * 1000:.1f} ms is shorter than one motion frame ({1000 / self.feature.fps:.1f} ms)",
+                f"audio of {waveform.shape[0] / self.feature.sample_rate * 1000:.1f} ms is shorter than one motion "
+                f"frame ({1000 / self.feature.fps:.1f} ms)",
             )
         return self.predict(waveform, speaker)
 

@@ -87,7 +87,8 @@ def load_2d_corpus(root: Path, feat: FeatureConfig) -> list[tuple[torch.Tensor, 
     if not wavs:
         raise DataError(
             folder,
-            "no 2D corpus (*.wav + *.npz with landmarks and rest) to train the teacher on; pass --teacher PATH or drop the teacher loss",
+            "no 2D corpus (*.wav + *.npz with landmarks and rest) to train the teacher on; pass --teacher PATH or "
+            "drop the teacher loss",
         )
     corpus = []
     for wav in wavs:

@@ -221,7 +221,8 @@ def train_teacher(
     if corpus[0][1].shape[1] != landmark_ids.shape[0]:
         raise DataError(
             "2d/",
-            f"the 2D corpus has {corpus[0][1].shape[1]} landmarks but the dataset has {landmark_ids.shape[0]} lip vertices",
+            f"the 2D corpus has {corpus[0][1].shape[1]} landmarks but the dataset has {landmark_ids.shape[0]} lip "
+            "vertices",
         )
     cfg = Lips2DConfig(
         num_landmarks=landmark_ids.shape[0], feature_dim=feat.dim, frames_per_motion_frame=feat.frames_per_motion_frame
@@ -250,7 +251,8 @@ def train_regressor(
     teacher: Lips2DTeacher | None,
     bar: Optional[Progress] = None,
 ) -> tuple[FaceFormer, dict]:
-    """The FaceFormer regressor trained with ``cfg``'s losses -> (model in eval mode, {history, seconds, seconds_per_step})."""
+    """The FaceFormer regressor trained with ``cfg``'s losses -> (model in eval mode, {history, seconds,
+    seconds_per_step})."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed + 2)
     seqs = data.sequences

@@ -23,13 +23,15 @@ def load_wav2vec2(path: str) -> torch.nn.Module:
     except ImportError:
         raise DataError(
             "--wav2vec2",
-            "wav2vec2 features need the transformers package (pip install transformers); the default log-mel features do not",
+            "wav2vec2 features need the transformers package (pip install transformers); the default log-mel "
+            "features do not",
         ) from None
     folder = Path(path)
     if not (folder / "config.json").exists():
         raise DataError(
             folder,
-            "not a local wav2vec2 model folder (no config.json); nothing is downloaded, give the folder of a saved model",
+            "not a local wav2vec2 model folder (no config.json); nothing is downloaded, give the folder of a saved "
+            "model",
         )
     try:
         model = Wav2Vec2Model.from_pretrained(str(folder), local_files_only=True)
