@@ -127,7 +127,9 @@ def choose_num_clusters(
         from sklearn.cluster import KMeans
 
         k = max(2, min(low, len(x)))
-        return KMeans(n_clusters=k, n_init=3, random_state=seed).fit_predict(x), {
+        # n_init: 'auto' or an int; pyright infers str from sklearn's unannotated default
+        kmeans = KMeans(n_clusters=k, n_init=3, random_state=seed)  # pyright: ignore[reportArgumentType]
+        return kmeans.fit_predict(x), {
             "silhouette": {},
             "chosen": k,
             "fallback": "k-means",
@@ -145,7 +147,8 @@ def _fit_labels(
 
         if not num_clusters:
             raise ValueError("k-means needs num_clusters (--num-clusters)")
-        return KMeans(n_clusters=min(num_clusters, len(x)), n_init=4, random_state=seed).fit_predict(x)
+        kmeans = KMeans(n_clusters=min(num_clusters, len(x)), n_init=4, random_state=seed)  # pyright: ignore[reportArgumentType] (as above)
+        return kmeans.fit_predict(x)
     from sklearn.cluster import HDBSCAN
 
     # leaf selection: the default (excess of mass) prefers one big parent cluster over its children

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import List, Literal, Optional, Tuple
+from typing import TYPE_CHECKING, List, Literal, Optional, Tuple
 
 import numpy as np
 import torch
@@ -31,6 +31,9 @@ from ns_plugins.contrastive_gc.visibility import blend_weight_sums, render_chann
 from ns_plugins.data import writer
 from ns_plugins.data.errors import DataError, exits_on_data_error
 from ns_plugins.splat.export import splat_ply_columns, write_ply
+
+if TYPE_CHECKING:  # nerfstudio is imported when a command runs
+    from nerfstudio.cameras.cameras import Cameras
 
 
 @dataclass
@@ -103,7 +106,7 @@ def cluster_model(model, args: SegmentArgs, train_cameras=None, train_segments: 
     )
 
 
-def views_to_label(pipeline, split: str, camera_path: Optional[Path]) -> List[Tuple[str, object]]:
+def views_to_label(pipeline, split: str, camera_path: Optional[Path]) -> List[Tuple[str, Cameras]]:
     """(stem, camera [1]) of each view to mask."""
     if camera_path is not None:
         from nerfstudio.cameras.camera_paths import get_path_from_json
@@ -117,7 +120,7 @@ def views_to_label(pipeline, split: str, camera_path: Optional[Path]) -> List[Tu
     return [(Path(f).stem, dataset.cameras[i : i + 1]) for i, f in enumerate(dataset.image_filenames)]
 
 
-def segment_views(model, views: List[Tuple[str, object]], clustering: Clustering, min_alpha: float) -> dict:
+def segment_views(model, views: List[Tuple[str, Cameras]], clustering: Clustering, min_alpha: float) -> dict:
     """stem -> mask [H, W] int32 for each view (features and the weight of trained Gaussians in one pass)."""
     masks = {}
     trained = None if clustering.trained is None else torch.from_numpy(clustering.trained).to(model.device)
@@ -172,7 +175,9 @@ def main(args: SegmentArgs) -> dict:
     if not hasattr(model, "seg_features"):
         raise DataError(args.load_config, "not a contrastive-gc run (its model has no segmentation features)")
     model.eval()
-    clustering = cluster_model(model, args, pipeline.datamanager.train_dataset.cameras, training_segments(pipeline))
+    train_dataset = pipeline.datamanager.train_dataset
+    assert train_dataset is not None  # eval_setup's datamanager loads the training split
+    clustering = cluster_model(model, args, train_dataset.cameras, training_segments(pipeline))
     masks = segment_views(
         model, views_to_label(pipeline, args.split, args.camera_path_filename), clustering, args.min_alpha
     )

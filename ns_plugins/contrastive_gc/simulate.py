@@ -19,7 +19,7 @@ sky_prob 0.7, max_id 12, missing_prob 0, split_prob 0, boundary_px 0.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -133,12 +133,15 @@ def perturb_boundaries(labels: np.ndarray, max_px: int, rng: np.random.Generator
         radius = int(rng.integers(1, max_px + 1))
         mask = labels == s
         if rng.random() < 0.5:
-            out[mask & ~binary_erosion(mask, iterations=radius, border_value=1)] = -1  # the image edge is no boundary
+            eroded = cast(
+                "np.ndarray[Any, np.dtype[np.bool_]]", binary_erosion(mask, iterations=radius, border_value=1)
+            )
+            out[mask & ~eroded] = -1  # the image edge is no boundary
         else:
             grow.append((int(mask.sum()), s, radius))
     for _, s, radius in sorted(grow, reverse=True):
         mask = labels == s
-        out[binary_dilation(mask, iterations=radius)] = s
+        out[cast("np.ndarray[Any, np.dtype[np.bool_]]", binary_dilation(mask, iterations=radius))] = s
     return out
 
 

@@ -10,7 +10,7 @@ Found by nerfstudio's viewer as public attributes of the model (a child module).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional
+from typing import TYPE_CHECKING, Dict, Optional
 
 import numpy as np
 import torch
@@ -19,6 +19,9 @@ from torch import nn
 from ns_plugins.contrastive_gc.clustering import Clustering, cluster_gaussians, label_pixels
 from ns_plugins.contrastive_gc.features import normalize, palette
 from ns_plugins.splat.export import splat_ply_columns, write_ply
+
+if TYPE_CHECKING:  # the model module imports this one
+    from ns_plugins.contrastive_gc.model import ContrastiveGCModel
 
 SELECT_TINT = torch.tensor([1.0, 0.2, 0.2])
 
@@ -56,7 +59,7 @@ def selection_mask(features: torch.Tensor, query: torch.Tensor, threshold: float
 class SegmentationControls(nn.Module):
     """Viewer GUI state and callbacks (no parameters: nothing of it is saved)."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: ContrastiveGCModel) -> None:
         super().__init__()
         from nerfstudio.viewer.viewer_elements import ViewerButton, ViewerControl, ViewerSlider, ViewerText
 
@@ -72,7 +75,7 @@ class SegmentationControls(nn.Module):
         self.export_path = ViewerText("Selection PLY", "selection.ply", hint="file the export button writes")
         self.export_button = ViewerButton("Export selection", cb_hook=self._on_export)
 
-    def _target_model(self) -> nn.Module:
+    def _target_model(self) -> ContrastiveGCModel:
         # a method, not a public property: the viewer walks public attributes and would recurse
         return self._model[0]
 

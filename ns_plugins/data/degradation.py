@@ -72,11 +72,11 @@ class DegradationContext:
 
     @property
     def train_stems(self) -> list[str]:
-        return [self.stems[i] for i in self.train_indices]
+        return [self.stems[int(i)] for i in self.train_indices]
 
     @property
     def test_stems(self) -> list[str]:
-        return [self.stems[i] for i in self.test_indices]
+        return [self.stems[int(i)] for i in self.test_indices]
 
 
 @dataclass

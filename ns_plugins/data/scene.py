@@ -18,7 +18,7 @@ from __future__ import annotations
 import colorsys
 import math
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Iterable, Literal, cast
 
 import numpy as np
 
@@ -122,10 +122,16 @@ def _distinct_colors(n: int, rng: np.random.Generator) -> list[tuple[tuple, tupl
     return pairs
 
 
+def _float3(values: Iterable) -> tuple[float, float, float]:
+    """Three values as Python floats."""
+    x, y, z = values
+    return float(x), float(y), float(z)
+
+
 def _random_unit(rng: np.random.Generator) -> tuple[float, float, float]:
     v = rng.normal(size=3)
     v /= np.linalg.norm(v)
-    return tuple(float(x) for x in v)
+    return _float3(v)
 
 
 def _footprint_radius(kind: PrimitiveKind, size: tuple[float, float, float]) -> float:
@@ -165,7 +171,7 @@ def make_scene(seed: int, num_objects: int = 4, texture_frequency_scale: float =
         else:
             r = rng.uniform(0.1, 0.2)
             size = (r, r, rng.uniform(0.15, 0.35))
-        size = tuple(float(v) for v in size)
+        size = _float3(size)
         foot = _footprint_radius(kind, size)
         # rejection sampling; shrink the object every 100 failures so a crowded region still fits it
         attempt = 0
@@ -175,7 +181,7 @@ def make_scene(seed: int, num_objects: int = 4, texture_frequency_scale: float =
                 break
             attempt += 1
             if attempt % 100 == 0:
-                size = tuple(0.8 * v for v in size)
+                size = (0.8 * size[0], 0.8 * size[1], 0.8 * size[2])
                 foot = _footprint_radius(kind, size)
         placed.append((float(x), float(y), foot))
         texture_kind = textures[(i + tex_offset) % 3]
@@ -470,7 +476,7 @@ def camera_rays(
     d_cam = np.stack([(uu - cx) / fx, -(vv - cy) / fy, -np.ones_like(uu)], axis=-1)
     c2w = np.asarray(c2w, dtype=np.float64)
     # element-wise sum instead of a thin [.., 3] @ [3, 3] matmul, which numpy runs slowly
-    dirs = sum(d_cam[..., j : j + 1] * c2w[:3, j] for j in range(3))
+    dirs = cast(np.ndarray, sum(d_cam[..., j : j + 1] * c2w[:3, j] for j in range(3)))
     origins = np.broadcast_to(c2w[:3, 3], dirs.shape)
     return origins, dirs
 

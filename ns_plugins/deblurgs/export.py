@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 import torch
 
 from ns_plugins.data.errors import exits_on_data_error
 from ns_plugins.splat.geometry import rotmat_to_quat
+
+if TYPE_CHECKING:
+    from nerfstudio.data.dataparsers.base_dataparser import DataparserOutputs
 
 
 def tum_lines(poses: np.ndarray, times: np.ndarray) -> list[str]:
@@ -57,7 +60,8 @@ class ExportTrajectories:
         b, n = poses.shape[:2]
         flat = poses.reshape(-1, 3, 4).cpu()
         if self.frame == "original":
-            outputs = pipeline.datamanager.train_dataparser_outputs
+            # set by the datamanager's __init__; nerfstudio's DataManager base class does not declare it
+            outputs = cast("DataparserOutputs", pipeline.datamanager.train_dataparser_outputs)
             flat = outputs.transform_poses_to_original_space(flat, camera_convention="opengl")
         lines = tum_lines(flat.reshape(b, n, 3, 4).numpy(), times.cpu().numpy())
         self.output_path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ Overrides of :class:`PortableSplatModel` (the fewest that do the job):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Type, Union
+from typing import Dict, List, Optional, Type, Union, cast
 
 import torch
 from nerfstudio.cameras.cameras import Cameras
@@ -56,6 +56,8 @@ class DeblurGSModel(PortableSplatModel):
     """See the module docstring."""
 
     config: DeblurGSModelConfig
+
+    train_camera_to_worlds: torch.Tensor  # buffer (register_buffer below)
 
     def populate_modules(self) -> None:
         super().populate_modules()
@@ -112,7 +114,7 @@ class DeblurGSModel(PortableSplatModel):
     def outputs_from_render(self, result: RenderResult, camera: Cameras) -> Dict[str, Union[torch.Tensor, List]]:
         outputs = super().outputs_from_render(result, camera)
         if self.training and result.rgb.shape[0] > 1:
-            subframes = outputs["rgb"]  # [N, H, W, 3] with this step's background
+            subframes = cast(torch.Tensor, outputs["rgb"])  # [N, H, W, 3] with this step's background
             outputs["subframes"] = subframes
             outputs["rgb"] = synthesize_blur(subframes, self.config.blur_gamma)
             outputs["accumulation"] = outputs["accumulation"].mean(0)  # type: ignore[union-attr]

@@ -137,8 +137,9 @@ class DeblurGSPipeline(VanillaPipeline):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         train = getattr(self.datamanager, "train_dataset", None)
-        if train is not None and hasattr(self.model, "set_train_poses") and len(train) == self.model.num_train_data:
-            self.model.set_train_poses(train.cameras.camera_to_worlds)
+        set_train_poses = getattr(self.model, "set_train_poses", None)  # deblurgs models only
+        if train is not None and set_train_poses is not None and len(train) == self.model.num_train_data:
+            set_train_poses(train.cameras.camera_to_worlds)
 
     def get_average_image_metrics(
         self,

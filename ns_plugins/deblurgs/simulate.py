@@ -104,7 +104,7 @@ def motion_blur(ctx: DegradationContext) -> DegradationResult:
     num_sharp = round(opts.sharp_fraction * len(ctx.train_indices))
     still = set(ctx.rng.choice(len(ctx.train_indices), num_sharp, replace=False).tolist()) if num_sharp else set()
     for k, i in enumerate(ctx.train_indices):
-        cam, stem = ctx.cameras[i], ctx.stems[i]
+        cam, stem = ctx.cameras[i], ctx.stems[int(i)]
         distance = float(np.linalg.norm(cam.c2w[:3, 3] - center))
         path = sample_path(ctx.rng, distance, opts)
         if k in still:

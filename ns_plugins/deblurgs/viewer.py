@@ -9,11 +9,14 @@ adds each training image's sub-frame path to the scene as a polyline.
 from __future__ import annotations
 
 import weakref
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import torch
 from nerfstudio.viewer.viewer_elements import ViewerButton, ViewerCheckbox, ViewerControl, ViewerSlider
 from torch import nn
+
+if TYPE_CHECKING:  # the model module imports this one
+    from ns_plugins.deblurgs.model import DeblurGSModel
 
 SCALE_RATIO = 10.0  # nerfstudio.viewer.viewer.VISER_NERFSTUDIO_SCALE_RATIO (not imported: pulls in viser's server)
 
@@ -26,7 +29,9 @@ def nearest_camera(position: torch.Tensor, centres: torch.Tensor) -> int:
 class ExposureViewerControls(nn.Module):
     """Viewer elements (found by the viewer as public attributes of the model); no parameters."""
 
-    def __init__(self, model: nn.Module) -> None:
+    _model_ref: weakref.ReferenceType[DeblurGSModel]
+
+    def __init__(self, model: DeblurGSModel) -> None:
         super().__init__()
         # a weak reference, not a submodule: the model owns these controls
         object.__setattr__(self, "_model_ref", weakref.ref(model))

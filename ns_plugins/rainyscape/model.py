@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Type, Union
+from typing import Dict, List, Mapping, Optional, Type, Union, cast
 
 import torch
 from nerfstudio.cameras.cameras import Cameras
@@ -110,6 +110,10 @@ class RainyScapeModel(PortableSplatModel):
 
     config: RainyScapeModelConfig
 
+    # buffers (register_buffer below)
+    train_camera_codes: torch.Tensor
+    rain_angle_state: torch.Tensor
+
     def populate_modules(self) -> None:
         super().populate_modules()
         metadata = self.kwargs.get("metadata") or {}
@@ -185,7 +189,7 @@ class RainyScapeModel(PortableSplatModel):
         outputs = super().outputs_from_render(result, camera)
         if self.training and not self.in_stage2(self.step):
             return outputs
-        clean = outputs["rgb"]
+        clean = cast(torch.Tensor, outputs["rgb"])
         if clean.dim() != 3:  # several cameras at once: no per-view rain
             return outputs
         view = self.view_index(camera)
@@ -283,7 +287,9 @@ class RainyScapeModel(PortableSplatModel):
         with torch.enable_grad():
             for _ in range(updates):
                 rain = self.predict_rain(inputs.view, inputs.rainy.shape[0], inputs.rainy.shape[1])
-                loss = sum(self.rain_loss_terms(inputs.rainy, inputs.clean, rain, inputs.angle).values())
+                loss = cast(
+                    torch.Tensor, sum(self.rain_loss_terms(inputs.rainy, inputs.clean, rain, inputs.angle).values())
+                )
                 for p, g in zip(params, torch.autograd.grad(loss, params, allow_unused=True)):
                     p.grad = g
                 for optimizer in optimizers:
@@ -296,7 +302,7 @@ class RainyScapeModel(PortableSplatModel):
         idx = torch.tensor([view], device=self.device)
 
         def energy(rain: torch.Tensor) -> torch.Tensor:
-            return sum(self.rain_loss_terms(rainy, clean, rain[0], angle).values())
+            return cast(torch.Tensor, sum(self.rain_loss_terms(rainy, clean, rain[0], angle).values()))
 
         self.predictor.langevin(
             idx,

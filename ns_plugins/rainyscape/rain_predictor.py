@@ -102,6 +102,7 @@ class RainGenerator(nn.Module):
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.orthogonal_(m.weight)
+                assert m.bias is not None  # the layers above are built with biases
                 nn.init.zeros_(m.bias)
 
     def forward(self, state: torch.Tensor) -> torch.Tensor:
@@ -121,6 +122,8 @@ def resize_rain(rain: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 class RainPredictor(nn.Module):
     """Latents (one per training view), scene state, state net and rain generator."""
+
+    state: torch.Tensor  # buffer (register_buffer below)
 
     def __init__(self, config: RainPredictorConfig, num_views: int, image_height: int, image_width: int) -> None:
         super().__init__()

@@ -215,7 +215,7 @@ def rain(ctx: DegradationContext) -> DegradationResult:
     result = DegradationResult()
     view_angles, coverage = {}, []
     for i in ctx.train_indices:
-        cam, stem = ctx.cameras[i], ctx.stems[i]
+        cam, stem = ctx.cameras[i], ctx.stems[int(i)]
         angle = scene_angle + math.radians(opts.jitter_deg) * ctx.rng.normal()
         bright, dark = sample_view_rain(ctx.rng, cam.height, cam.width, angle, opts)
         clean = np.asarray(ctx.clean[i]["rgb"], dtype=np.float64)

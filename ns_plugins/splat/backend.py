@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Dict, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -34,7 +34,8 @@ def gsplat_cuda_available() -> bool:
     if not torch.cuda.is_available():
         return False
     try:
-        from gsplat.cuda._backend import _C  # noqa: PLC0415 (lazy: may JIT-compile)
+        # lazy: may JIT-compile; _C is assigned at run time (None where the extension is missing)
+        from gsplat.cuda._backend import _C  # noqa: PLC0415  # pyright: ignore[reportAttributeAccessIssue]
     except Exception:  # missing toolkit, ABI mismatch, failed build, ...
         return False
     return _C is not None
@@ -90,7 +91,7 @@ def rasterize(
 
     Returns render_colors [C, H, W, X], render_alphas [C, H, W, 1] and meta, as gsplat does.
     """
-    kwargs = dict(
+    kwargs: Dict[str, Any] = dict(
         near_plane=near_plane,
         far_plane=far_plane,
         radius_clip=radius_clip,

@@ -6,7 +6,7 @@ The baseline every method's benchmark compares against, and a usable method on i
 
 from __future__ import annotations
 
-from typing import Dict
+from typing import Any, Dict
 
 from nerfstudio.configs.base_config import MachineConfig, ViewerConfig
 from nerfstudio.engine.optimizers import AdamOptimizerConfig
@@ -53,7 +53,7 @@ def splatfacto_optimizers() -> Dict[str, Dict]:
 
 def portable_trainer_config(method_name: str, model: PortableSplatModelConfig, **overrides) -> PortableTrainerConfig:
     """A splatfacto-style trainer config for ``model``; methods pass their own model config and extras."""
-    settings = dict(
+    settings: Dict[str, Any] = dict(
         method_name=method_name,
         steps_per_eval_image=100,
         steps_per_eval_batch=0,

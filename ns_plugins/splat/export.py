@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Optional, Tuple, Union
+from typing import Literal, Optional, Tuple, TypeAlias, Union
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ from plyfile import PlyData, PlyElement
 
 from ns_plugins.data.errors import DataError, exits_on_data_error
 
-Columns = "OrderedDict[str, np.ndarray]"
+Columns: TypeAlias = "OrderedDict[str, np.ndarray]"
 
 
 def splat_ply_columns(
@@ -151,7 +151,8 @@ class ExportSplat:
         path = write_ply(
             Path(self.output_dir) / self.output_filename, OrderedDict((k, v[keep]) for k, v in columns.items())
         )
-        extra = len(model.extra_ply_columns()) if hasattr(model, "extra_ply_columns") else 0
+        extra_ply_columns = getattr(model, "extra_ply_columns", None)  # a method of some models only
+        extra = len(extra_ply_columns()) if extra_ply_columns is not None else 0
         CONSOLE.print(
             f"{int(keep.sum())} of {len(keep)} Gaussians to {path}" + (f" with {extra} extra columns" if extra else "")
         )

@@ -7,7 +7,7 @@ y up, the camera looks down -z). Every function takes any leading batch shape ``
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple, Union
+from typing import Any, Optional, Tuple, Union, overload
 
 import numpy as np
 import torch
@@ -160,6 +160,10 @@ def _vector_norm(v: Array) -> Array:
     return torch.linalg.vector_norm(v, dim=-1, keepdim=True)
 
 
+@overload
+def look_at(eye: torch.Tensor, target: Array, up: Optional[Array] = None) -> torch.Tensor: ...
+@overload
+def look_at(eye: np.ndarray, target: Array, up: Optional[Array] = None) -> np.ndarray: ...
 def look_at(eye: Array, target: Array, up: Optional[Array] = None) -> Array:
     """Camera-to-world [..., 4, 4] of cameras at eye [..., 3] looking at target [..., 3], their y axis
     towards up [..., 3] (default +z); looking straight along up, the x axis is taken from +y instead.

@@ -251,7 +251,9 @@ class PortableSplatModel(SplatfactoModel):
         means = self.means[sel]
         coeffs = torch.cat((self.features_dc[:, None, :], self.features_rest), dim=1)[sel]
         if self.config.sh_degree > 0:
-            sh_degree: Optional[int] = min(self.step // self.config.sh_degree_interval, self.config.sh_degree)
+            interval = self.config.sh_degree_interval
+            assert interval is not None, "populate_modules fills the schedule fields"
+            sh_degree: Optional[int] = min(self.step // interval, self.config.sh_degree)
             colors = coeffs
         else:
             sh_degree, colors = None, torch.sigmoid(coeffs[:, 0, :])

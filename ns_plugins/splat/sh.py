@@ -49,16 +49,16 @@ def sh_basis(degree: int, dirs: torch.Tensor) -> torch.Tensor:
             _C2[3] * x * z,
             _C2[4] * (xx - yy),
         ]
-    if degree >= 3:
-        out += [
-            _C3[0] * y * (3 * xx - yy),
-            _C3[1] * x * y * z,
-            _C3[2] * y * (4 * zz - xx - yy),
-            _C3[3] * z * (2 * zz - 3 * xx - 3 * yy),
-            _C3[4] * x * (4 * zz - xx - yy),
-            _C3[5] * z * (xx - yy),
-            _C3[6] * x * (xx - 3 * yy),
-        ]
+        if degree >= 3:
+            out += [
+                _C3[0] * y * (3 * xx - yy),
+                _C3[1] * x * y * z,
+                _C3[2] * y * (4 * zz - xx - yy),
+                _C3[3] * z * (2 * zz - 3 * xx - 3 * yy),
+                _C3[4] * x * (4 * zz - xx - yy),
+                _C3[5] * z * (xx - yy),
+                _C3[6] * x * (xx - 3 * yy),
+            ]
     return torch.stack(out, dim=-1)
 
 

@@ -17,6 +17,7 @@ a global sort, compositing vectorized over padded per-tile batches.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import warnings
@@ -36,6 +37,13 @@ _ALPHA_MIN = 1.0 / 255.0
 _T_MIN = 1e-4
 
 _warned_fallback = False
+
+
+def _kernel_lib() -> ctypes.CDLL:
+    """The loaded C++ kernel library: only called on the C++ path, which :func:`_kernel_choice` takes when it loads."""
+    lib = build_kernels.load()
+    assert lib is not None, "the C++ kernel path runs only when the kernel library loaded"
+    return lib
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,7 +149,7 @@ class _ProjectCpp(torch.autograd.Function):
     @staticmethod
     def forward(ctx, means, covars, viewmats, Ks, width, height, eps2d, near_plane, far_plane, radius_clip):
         C, N = viewmats.shape[0], means.shape[0]
-        lib = build_kernels.load()
+        lib = _kernel_lib()
         fn = lib.ns_project_fwd_f64 if means.dtype == torch.float64 else lib.ns_project_fwd_f32
         radii = torch.empty(C, N, dtype=torch.int32)
         means2d, depths = means.new_empty(C, N, 2), means.new_empty(C, N)
@@ -175,7 +183,7 @@ class _ProjectCpp(torch.autograd.Function):
     def backward(ctx, v_radii, v_means2d, v_depths, v_conics, v_comp):
         means, covars, viewmats, Ks, radii, conics, comp = ctx.saved_tensors
         C, N = viewmats.shape[0], means.shape[0]
-        lib = build_kernels.load()
+        lib = _kernel_lib()
         fn = lib.ns_project_bwd_f64 if means.dtype == torch.float64 else lib.ns_project_bwd_f32
         zeros = lambda t, like: torch.zeros_like(like) if t is None else t.contiguous()  # noqa: E731
         v_means2d, v_depths = zeros(v_means2d, conics[..., :2]), zeros(v_depths, comp)
@@ -219,7 +227,7 @@ class _SHColorsCpp(torch.autograd.Function):
         C, N = radii.shape
         K = coeffs.shape[-2]
         stride = N * K * 3 if coeffs.dim() == 4 else 0
-        lib = build_kernels.load()
+        lib = _kernel_lib()
         fn = lib.ns_sh_fwd_f64 if dirs.dtype == torch.float64 else lib.ns_sh_fwd_f32
         colors = dirs.new_empty(C, N, 3)
         radii = radii.contiguous()  # kept referenced: the kernel reads its memory
@@ -232,7 +240,7 @@ class _SHColorsCpp(torch.autograd.Function):
     def backward(ctx, v_colors):
         dirs, coeffs, radii, colors = ctx.saved_tensors
         C, N = radii.shape
-        lib = build_kernels.load()
+        lib = _kernel_lib()
         fn = lib.ns_sh_bwd_f64 if dirs.dtype == torch.float64 else lib.ns_sh_bwd_f32
         v_coeffs = torch.empty_like(coeffs)
         v_dirs = torch.empty_like(dirs) if ctx.needs_input_grad[1] else None
@@ -271,7 +279,7 @@ def _isect_tiles_cpp(
 ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """:func:`_isect_tiles` in the C++ kernel (same outputs, bit for bit)."""
     C, N = radii.shape
-    lib = build_kernels.load()
+    lib = _kernel_lib()
     f64 = means2d.dtype == torch.float64
     means2d, radii, depths = means2d.detach().contiguous(), radii.contiguous(), depths.detach().contiguous()
     tiles_per_gauss = torch.empty(C, N, dtype=torch.int32)
@@ -389,7 +397,7 @@ def _cpp_forward(
 ) -> Tuple[Tensor, Tensor, Tensor]:
     """C++ forward: render_colors [C, H, W, D], render_alphas [C, H, W, 1], last_ids [C, H, W]."""
     C, N, D = colors.shape
-    lib = build_kernels.load()
+    lib = _kernel_lib()
     fn = lib.ns_rasterize_fwd_f64 if colors.dtype == torch.float64 else lib.ns_rasterize_fwd_f32
     out_colors = colors.new_empty(C, height, width, D)
     out_alphas = colors.new_empty(C, height, width, 1)
@@ -426,7 +434,7 @@ def _cpp_backward(ctx, v_render_colors: Tensor, v_render_alphas: Tensor):
     )
     C, N, D = colors.shape
     M = flatten_ids.numel()
-    lib = build_kernels.load()
+    lib = _kernel_lib()
     fn = lib.ns_rasterize_bwd_f64 if colors.dtype == torch.float64 else lib.ns_rasterize_bwd_f32
     v_xy = torch.zeros_like(means2d)
     v_xy_abs = torch.zeros_like(means2d) if ctx.absgrad else None
@@ -622,7 +630,17 @@ def _torch_backward(ctx, v_render_colors: Tensor, v_render_alphas: Tensor):
     hook = (lambda d, g: deltas.append((d, g))) if ctx.absgrad else None
     with torch.enable_grad():
         rc, ra = _composite_torch(
-            *leaves, None, ctx.width, ctx.height, ctx.tile_size, isect_offsets, flatten_ids, delta_hook=hook
+            leaves[0],
+            leaves[1],
+            leaves[2],
+            leaves[3],
+            None,
+            ctx.width,
+            ctx.height,
+            ctx.tile_size,
+            isect_offsets,
+            flatten_ids,
+            delta_hook=hook,
         )
         if backgrounds is not None:  # as in forward: T * bg
             rc = rc + (1 - ra) * backgrounds[:, None, None, :]
@@ -632,9 +650,9 @@ def _torch_backward(ctx, v_render_colors: Tensor, v_render_alphas: Tensor):
         if outs:  # nothing requires grad when no tile has a Gaussian
             grads = torch.autograd.grad([o for o, _ in outs], inputs, [v for _, v in outs], allow_unused=True)
     grads = [torch.zeros_like(x) if g is None else g for x, g in zip(inputs, grads)]
-    for (d, gids), g in zip(deltas, grads[4:]):  # sum over pixels of |dL/dmeans2d| per pixel
-        v_abs.index_add_(0, gids.reshape(-1), g.abs().sum(dim=1).reshape(-1, 2))
-    if v_abs is not None:
+    if v_abs is not None:  # deltas were recorded (absgrad)
+        for (d, gids), g in zip(deltas, grads[4:]):  # sum over pixels of |dL/dmeans2d| per pixel
+            v_abs.index_add_(0, gids.reshape(-1), g.abs().sum(dim=1).reshape(-1, 2))
         v_abs = v_abs.reshape(C, N, 2)
     return grads[0], grads[1], grads[2], grads[3], v_abs
 
@@ -756,7 +774,8 @@ def rasterization(
         )
 
         def absgrad_sink(v_abs: Tensor) -> None:
-            means2d_packed.absgrad = v_abs[camera_ids, gaussian_ids]
+            # gsplat's convention: the gradient's absolute value rides on the means2d tensor
+            means2d_packed.absgrad = v_abs[camera_ids, gaussian_ids]  # pyright: ignore[reportAttributeAccessIssue]
     else:
         meta.update(
             camera_ids=None,
@@ -770,7 +789,7 @@ def rasterization(
         unpacked_means2d = means2d
 
         def absgrad_sink(v_abs: Tensor) -> None:
-            unpacked_means2d.absgrad = v_abs
+            unpacked_means2d.absgrad = v_abs  # pyright: ignore[reportAttributeAccessIssue] (as above)
 
     meta.update(
         tile_width=tile_width,

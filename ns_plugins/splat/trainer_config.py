@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Type
+from typing import Literal, Type
 
 import torch
 import yaml
@@ -19,7 +19,7 @@ from ns_plugins.splat.schedule import REFERENCE_STEPS
 from ns_plugins.splat.trainer import PortableTrainer, check_run_paths
 
 
-def default_device_type() -> str:
+def default_device_type() -> Literal["cuda", "cpu"]:
     """``cuda`` where a GPU is visible, ``cpu`` otherwise (nerfstudio always defaults to cuda)."""
     return "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -55,7 +55,7 @@ class PortableTrainerConfig(TrainerConfig):
         model = self.pipeline.model
         if hasattr(model, "run_steps"):
             # the run length the model derives its unset schedule fields from (not a command-line option)
-            model.run_steps = self.max_num_iterations
+            setattr(model, "run_steps", self.max_num_iterations)
         if not self.scale_lr_decay_to_run:
             return
         # copies, so the method's shared default objects are never mutated

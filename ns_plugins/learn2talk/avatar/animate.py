@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional, cast
 
 import numpy as np
 import torch
@@ -30,6 +30,11 @@ from ns_plugins.learn2talk.talking_head.audio import SAMPLE_RATE, read_wav
 from ns_plugins.learn2talk.talking_head.video import write_video_with_audio
 from ns_plugins.splat.evaluate import load_trained_pipeline
 from ns_plugins.splat.geometry import look_at
+
+if TYPE_CHECKING:
+    from nerfstudio.data.dataparsers.base_dataparser import DataparserOutputs
+
+    from ns_plugins.learn2talk.avatar.model import AvatarModel
 
 DEFAULT_FPS = 25.0
 
@@ -112,14 +117,16 @@ def animate_avatar(
     """
     if (run is None) == (vertices is None):
         raise DataError("--run", "give either a trained network run (--run) or a vertex sequence (vertices=...)")
-    pipeline, _ = load_trained_pipeline(Path(load_config))
-    model = pipeline.model
-    outputs = pipeline.datamanager.train_dataparser_outputs
+    pipeline, _step = load_trained_pipeline(Path(load_config))
+    model = cast("AvatarModel", pipeline.model)  # a learn2talk run
+    # set by the datamanager's __init__; nerfstudio's DataManager base class does not declare it
+    outputs = cast("DataparserOutputs", pipeline.datamanager.train_dataparser_outputs)
     transform, scale = outputs.dataparser_transform, float(outputs.dataparser_scale)
     if run is not None:
         motion = predict_avatar_motion(model.template.cpu(), scale * transform[:, :3], Path(run), Path(audio), speaker)
         sequence, fps, sample_rate = motion.vertices, fps or motion.fps, motion.sample_rate
     else:
+        assert vertices is not None  # exactly one of run / vertices (checked above)
         sequence = to_dataparser_frame(load_vertex_sequence(Path(vertices), model.template.shape[0]), transform, scale)
         fps = fps or DEFAULT_FPS
         sample_rate = SAMPLE_RATE

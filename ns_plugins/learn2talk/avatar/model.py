@@ -88,6 +88,10 @@ class AvatarModel(PortableSplatModel):
 
     config: AvatarModelConfig
 
+    # buffers (register_buffer below)
+    faces: torch.Tensor
+    template: torch.Tensor
+
     def populate_modules(self) -> None:
         super().populate_modules()
         metadata = self.kwargs.get("metadata") or {}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Protocol
 
 import torch
 from nerfstudio.viewer.viewer_elements import ViewerButton, ViewerDropdown, ViewerSlider, ViewerText
@@ -28,6 +28,15 @@ from ns_plugins.learn2talk.avatar.motion import AvatarMotion, predict_avatar_mot
 
 TEMPLATE, TRAINING_FRAME, ANIMATION = "template", "training frame", "animation"
 EXPRESSIONS = [TEMPLATE, TRAINING_FRAME, ANIMATION]
+
+
+class PosedAvatar(Protocol):
+    """What the controls touch of the avatar model."""
+
+    template: torch.Tensor
+    """[V, 3] the rest mesh."""
+    pose_vertices: torch.Tensor
+    """[V, 3] the mesh the avatar is shown on."""
 
 
 def frame_at(position: float, length: int) -> int:
@@ -47,7 +56,9 @@ class AvatarViewerControls(nn.Module):
         capture_linear: [3, 3] capture-world offsets -> dataparser offsets (the dataparser's rotation x scale).
     """
 
-    def __init__(self, model: nn.Module, frames: torch.Tensor, capture_linear: torch.Tensor) -> None:
+    _model_ref: weakref.ReferenceType[PosedAvatar]
+
+    def __init__(self, model: PosedAvatar, frames: torch.Tensor, capture_linear: torch.Tensor) -> None:
         super().__init__()
         # a weak reference, not a submodule: the model owns these controls
         object.__setattr__(self, "_model_ref", weakref.ref(model))
@@ -116,6 +127,7 @@ class AvatarViewerControls(nn.Module):
     def load_animation(self, audio: Path, run: Path, speaker: Optional[str] = None) -> AvatarMotion:
         """Predict the meshes of ``audio`` with the network of ``run``, then show them from frame 0."""
         model = self._model_ref()
+        assert model is not None  # the model owns these controls
         motion = predict_avatar_motion(model.template.cpu(), self._capture_linear, Path(run), Path(audio), speaker)
         self._animation = motion.vertices
         self.pose_position.value = 0.0

@@ -47,7 +47,7 @@ class HeadMesh:
         return self.basis_names.index(name)
 
 
-def _sphere(n_lat: int, n_lon: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def _sphere(n_lat: int, n_lon: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Lat/lon sphere -> (theta [V], phi [V], faces [F, 3]); theta from +y (0) to -y (pi), phi=0 at +z."""
     theta_rings = torch.arange(1, n_lat, dtype=torch.float64) * math.pi / n_lat
     phi = torch.arange(n_lon, dtype=torch.float64) * 2 * math.pi / n_lon - math.pi

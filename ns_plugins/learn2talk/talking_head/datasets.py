@@ -23,6 +23,7 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -99,7 +100,7 @@ def _load_npy(path: Path) -> np.ndarray:
         raise DataError(path, f"unreadable .npy array ({err})") from None
 
 
-def _load_pickle(path: Path) -> object:
+def _load_pickle(path: Path) -> Any:
     try:
         with open(path, "rb") as f:
             return pickle.load(f, encoding="latin1")
@@ -196,7 +197,7 @@ def load_folder(
         speaker = wav.stem.split("__")[0] if "__" in wav.stem else "*"
         if speaker not in templates and "*" not in templates:
             raise DataError(wav, f"no template for speaker {speaker!r} (templates/{speaker}.npy)")
-        tpl = templates.get(speaker, templates.get("*"))
+        tpl = templates[speaker] if speaker in templates else templates["*"]
         audio = read_wav(wav, feat.sample_rate)
         verts = torch.from_numpy(_load_npy(npy)).float()
         audio, verts = check_sequence(npy, audio, verts, tpl, feat, tolerance_s)

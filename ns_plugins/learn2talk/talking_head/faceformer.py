@@ -91,6 +91,10 @@ class CausalConv(nn.Module):
 
 
 class FaceFormer(nn.Module):
+    # buffers (register_buffer below)
+    feature_mean: torch.Tensor
+    feature_std: torch.Tensor
+
     def __init__(self, cfg: FaceFormerConfig) -> None:
         super().__init__()
         self.cfg = cfg

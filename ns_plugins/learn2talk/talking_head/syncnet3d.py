@@ -39,6 +39,10 @@ def windows(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 class SyncNet3D(nn.Module):
+    # buffers (register_buffer below)
+    feature_mean: torch.Tensor
+    feature_std: torch.Tensor
+
     def __init__(self, cfg: SyncNetConfig) -> None:
         super().__init__()
         self.cfg = cfg

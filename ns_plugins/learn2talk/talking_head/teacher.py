@@ -50,6 +50,11 @@ class Lips2DConfig:
 
 
 class Lips2DTeacher(nn.Module):
+    # buffers (register_buffer below)
+    landmark_vertex_ids: torch.Tensor
+    feature_mean: torch.Tensor
+    feature_std: torch.Tensor
+
     def __init__(self, cfg: Lips2DConfig, landmark_vertex_ids: torch.Tensor, camera: FrontalCamera) -> None:
         super().__init__()
         self.cfg = cfg

@@ -13,7 +13,7 @@ import contextlib
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Iterator, Literal, Optional, Tuple
+from typing import Iterator, Literal, Optional, Tuple, cast
 
 import torch
 import tyro
@@ -202,7 +202,7 @@ def train_syncnet(
             net.logit(net.embed_audio(audio), net.embed_lips(lip)), label
         )
         optimizer_step(opt, loss)
-        if task is not None:
+        if bar is not None and task is not None:
             bar.update(task, advance=1, status=f"bce {loss.item():.3f}")
     return net.eval().requires_grad_(False)
 
@@ -237,7 +237,7 @@ def train_teacher(
             f, d = corpus[i]
             loss = loss + ((net(f[None])[0] - d) ** 2).mean() * net.cfg.pixel_scale**2 / 4
         optimizer_step(opt, loss)
-        if task is not None:
+        if bar is not None and task is not None:
             bar.update(task, advance=1, status=f"mse {loss.item() / net.cfg.pixel_scale**2:.3f} px^2")
     return net.eval().requires_grad_(False)
 
@@ -306,15 +306,17 @@ def train_regressor(
                 n = seqs[i].num_frames
                 verts = pred2[b, :n].reshape(n, v, 3)
                 if w["sync"]:
+                    assert syncnet is not None  # given whenever the sync loss has a weight
                     sync_terms.append(sync_loss(syncnet, feats[i], verts[:, lips]))
                 if w["teacher"]:
+                    assert teacher is not None and targets is not None  # given whenever the teacher loss has a weight
                     tpl = data.template(seqs[i].speaker)
                     teacher_terms.append(teacher_loss(verts + tpl, tpl, targets[i], teacher))
             if sync_terms:
                 parts["sync"] = torch.stack(sync_terms).mean()
             if teacher_terms:
                 parts["teacher"] = torch.stack(teacher_terms).mean()
-        loss = sum(w[k] * val for k, val in parts.items())
+        loss = cast(torch.Tensor, sum(w[k] * val for k, val in parts.items()))  # some loss has a weight
         if not torch.isfinite(loss):
             # the inputs are checked for NaN/inf, so this is divergence: never save a NaN model as a run
             values = ", ".join(f"{k} {float(v):g}" for k, v in parts.items())
@@ -323,7 +325,7 @@ def train_regressor(
         sched.step()
         if (step + 1) % max(1, cfg.steps // 10) == 0:
             history.append({"step": step + 1, **{k: round(float(val.detach()), 5) for k, val in parts.items()}})
-        if task is not None:
+        if bar is not None and task is not None:
             bar.update(task, advance=1, status=" ".join(f"{k} {float(val.detach()):.4f}" for k, val in parts.items()))
     seconds = time.perf_counter() - start
     return model.eval(), {"history": history, "seconds": seconds, "seconds_per_step": seconds / max(cfg.steps, 1)}

@@ -37,8 +37,15 @@ def write_video_with_audio(
         for frame in frames:
             if writer is None:
                 h, w = frame.shape[:2]
+                # fps: any number; pyright infers int from imageio-ffmpeg's unannotated default
                 writer = imageio_ffmpeg.write_frames(
-                    str(silent), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1, quality=7
+                    str(silent),
+                    (w, h),
+                    fps=fps,  # pyright: ignore[reportArgumentType]
+                    codec="libx264",
+                    pix_fmt_out="yuv420p",
+                    macro_block_size=1,
+                    quality=7,
                 )
                 writer.send(None)
             writer.send(np.ascontiguousarray(frame))

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from ns_plugins.data.errors import DataError
 
+if TYPE_CHECKING:  # transformers is optional (not a dependency)
+    from transformers import Wav2Vec2Model  # pyright: ignore[reportMissingImports]
+
 
 @lru_cache(maxsize=2)
-def load_wav2vec2(path: str) -> torch.nn.Module:
+def load_wav2vec2(path: str) -> Wav2Vec2Model:
     """A frozen local wav2vec2 encoder; DataError when transformers or the folder is missing."""
     try:
-        from transformers import Wav2Vec2Model
+        from transformers import Wav2Vec2Model  # pyright: ignore[reportMissingImports] (optional)
     except ImportError:
         raise DataError(
             "--wav2vec2",
