@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ns-plugins-installed
 
-.PHONY: install demo demo-splat test bench clean
+.PHONY: install demo demo-splat lint test bench clean
 
 install: $(STAMP)
 
@@ -27,9 +27,16 @@ demo: install
 demo-splat: install
 	$(PY) -m ns_plugins.demo --output-dir demo-splat
 
-# the viewer's browser tests need the system's chromium + chromedriver: installed here when we are
-# root with apt-get; if that fails (no network), those tests are skipped and say why
-test: install
+# ruff (format check, then lint) and pyright (basic), as configured in pyproject.toml; pyright's
+# "newer version" notice would ask PyPI each run: the version is pinned, so it is switched off
+lint: install
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	PYRIGHT_PYTHON_IGNORE_WARNINGS=1 $(VENV)/bin/pyright
+
+# lint first; the viewer's browser tests need the system's chromium + chromedriver: installed here
+# when we are root with apt-get; if that fails (no network), those tests are skipped and say why
+test: install lint
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! { command -v chromium && command -v chromedriver; } >/dev/null; then \
 	  echo "installing chromium and chromium-driver for the viewer tests"; \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } >/dev/null 2>&1 \

@@ -34,11 +34,15 @@ import platform
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 
 from bench_common import seconds_per_step, train, write_section
+
+if TYPE_CHECKING:
+    from ns_plugins.splat.model import PortableSplatModel
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -68,7 +72,7 @@ def step_cost(pipeline, repeats: int = 5) -> dict:
     def timed() -> float:
         start = time.perf_counter()
         outputs = model(camera)
-        loss = sum(model.get_loss_dict(outputs, batch).values())
+        loss = cast(torch.Tensor, sum(model.get_loss_dict(outputs, batch).values()))
         loss.backward()
         model.zero_grad(set_to_none=True)
         return time.perf_counter() - start
@@ -134,12 +138,13 @@ def evaluate(config: Path, data: Path, pose_fit_steps: int, with_step_cost: bool
         "heldout_ssim": heldout["ssim"],
         "heldout_psnr_before_fit": heldout["psnr_before_pose_fit"],
         "train_sharp": train_view_metrics(pipeline, data),
-        "gaussians": int(pipeline.model.num_points),
+        "gaussians": int(cast("PortableSplatModel", pipeline.model).num_points),
         "seconds_per_step": seconds_per_step(config),
     }
-    if hasattr(pipeline.model, "trajectory"):
+    trajectory = getattr(pipeline.model, "trajectory", None)  # deblurgs models only
+    if trajectory is not None:
         result.update(trajectory_rotation_error(pipeline, data))
-        result["num_subframes"] = pipeline.model.trajectory.num_subframes
+        result["num_subframes"] = trajectory.num_subframes
         if with_step_cost:
             result["step_cost"] = step_cost(pipeline)
     return result
@@ -155,7 +160,7 @@ def run_suite_scene(scene: SuiteScene, args) -> dict:
     from ns_plugins.data.synth_cli import generate_dataset
 
     root = args.work_dir / "suite" / scene.name
-    common = dict(
+    common: dict[str, Any] = dict(
         seed=scene.seed,
         num_train=scene.num_train,
         num_test=scene.num_test,
@@ -361,7 +366,7 @@ def markdown(args, rows: dict, load: tuple, datasets: dict) -> str:
 def main() -> None:
     from ns_plugins.data.synth_cli import generate_dataset
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--num-train", type=int, default=32)

@@ -27,11 +27,17 @@ import json
 import os
 import platform
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
 
 from bench_common import seconds_per_step, train, write_section
+
+if TYPE_CHECKING:
+    from nerfstudio.data.dataparsers.base_dataparser import DataparserOutputs
+
+    from ns_plugins.splat.model import PortableSplatModel
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "blurtea"
@@ -104,7 +110,7 @@ def main() -> None:
     from ns_plugins.deblurgs.evaluation import no_reference_metrics
     from ns_plugins.splat.evaluate import load_trained_pipeline
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--downscale-factor", type=int, default=8, help="of the full 1280x720 photos (images_4/ is 4)")
@@ -132,11 +138,15 @@ def main() -> None:
     for method, config in configs.items():
         pipeline, _ = load_trained_pipeline(config)
         pipelines[method] = pipeline
-        cameras = pipeline.datamanager.train_dataset.cameras
-        seeds = pipeline.datamanager.train_dataparser_outputs.metadata.get("points3D_xyz")
+        train_dataset = pipeline.datamanager.train_dataset
+        assert train_dataset is not None  # the trained pipeline's datamanager loads the training split
+        cameras = train_dataset.cameras
+        # set by the datamanager's __init__; nerfstudio's DataManager base class does not declare it
+        outputs = cast("DataparserOutputs", pipeline.datamanager.train_dataparser_outputs)
+        seeds = outputs.metadata.get("points3D_xyz")
         rows[method] = {
             **no_reference_metrics(pipeline),
-            "gaussians": int(pipeline.model.num_points),
+            "gaussians": int(cast("PortableSplatModel", pipeline.model).num_points),
             "seconds_per_step": seconds_per_step(config),
             "width": int(cameras.width[0]),
             "height": int(cameras.height[0]),

@@ -85,7 +85,7 @@ def window_table(samples: List[Sample], window: int = 100) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("/work/shared/data/blurtea"))
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/bench_growth_budget"))

@@ -106,7 +106,7 @@ def main() -> None:
         train_teacher,
     )
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench_learn2talk_r20"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=PRESETS["cpu"].steps)

@@ -159,7 +159,7 @@ def markdown(cmd: str, steps: int, res: dict, loads: tuple, seconds: float) -> s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/bench_learn2talk_avatar"))
     parser.add_argument("--reuse", action="store_true", help="score the run already in --work-dir instead of training")

@@ -166,7 +166,7 @@ def markdown(args, rows: list[dict], synthetic: list[dict], figure: Path) -> str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--run", type=Path, default=None, help="an ns-l2t train output (default: train one)")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/bench_l2t_real"))
     parser.add_argument("--speech", type=Path, default=Path("/work/shared/data/speech"))

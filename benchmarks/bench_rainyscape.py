@@ -35,11 +35,15 @@ import platform
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
 
 from bench_common import seconds_per_step, train, write_section
+
+if TYPE_CHECKING:
+    from ns_plugins.splat.model import PortableSplatModel
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -91,11 +95,12 @@ def evaluate(config: Path, data: Path) -> dict:
     result = {
         "heldout": {"psnr": heldout["psnr"], "ssim": heldout["ssim"]},
         "train_derained": train_view_metrics(pipeline, data),
-        "gaussians": int(pipeline.model.num_points),
+        "gaussians": int(cast("PortableSplatModel", pipeline.model).num_points),
         "seconds_per_step": seconds_per_step(config),
     }
-    if hasattr(pipeline.model, "rain_angle"):
-        angle = pipeline.model.rain_angle()
+    rain_angle = getattr(pipeline.model, "rain_angle", None)  # rainyscape models only
+    if rain_angle is not None:
+        angle = rain_angle()
         result["angle_deg"] = float("nan") if angle is None else math.degrees(angle)
         result["angle_error_deg"] = rain_angle_error_deg(angle, data)
         result.update(rain_layer_error(pipeline, data))
@@ -114,12 +119,13 @@ def step_costs(configs: dict, repeats: int = 12) -> dict:
     pipelines = {}
     for key, config in configs.items():
         pipeline, step = load_trained_pipeline(config)
-        pipeline.model.train()
-        pipeline.model.step = step
+        model = cast("PortableSplatModel", pipeline.model)
+        model.train()
+        model.step = step
         # read (not used) by the strategy's pre-backward hook; rainyscape's after-step rain-net updates step
         # the rain optimizers (lr 0 here: timed, the model unchanged)
-        groups = pipeline.model.get_param_groups()
-        pipeline.model.optimizers = {
+        groups = model.get_param_groups()
+        model.optimizers = {
             name: torch.optim.Adam(groups[name], lr=0.0)
             for name in ("rain_state_net", "rain_generator")
             if name in groups
@@ -131,10 +137,11 @@ def step_costs(configs: dict, repeats: int = 12) -> dict:
             camera, batch = pipeline.datamanager.next_train(step + i)
             start = time.perf_counter()
             outputs = pipeline.model(camera)
-            loss = sum(pipeline.model.get_loss_dict(outputs, batch).values())
+            loss = cast(torch.Tensor, sum(pipeline.model.get_loss_dict(outputs, batch).values()))
             loss.backward()
-            if hasattr(pipeline.model, "fit_pending_rain"):  # rainyscape's after-step callback
-                pipeline.model.fit_pending_rain(pipeline.model.optimizers)
+            fit_pending_rain = getattr(pipeline.model, "fit_pending_rain", None)  # rainyscape's after-step callback
+            if fit_pending_rain is not None:
+                fit_pending_rain(pipeline.model.optimizers)
             times[key].append(time.perf_counter() - start)
             pipeline.model.zero_grad(set_to_none=True)
     return {key: float(np.median(t[2:])) for key, t in times.items()}
@@ -504,6 +511,7 @@ def photo_rain_scene(out: Path, scene: SuiteScene, photos: Path = BLURTEA) -> Pa
     stems = [writer.frame_stem(i) for i in range(len(files))]
     test = set(stems[3::6][: scene.num_test])
     train = [s for s in stems if s not in test][: scene.num_train]
+    assert opts.angle_deg is not None  # the photo scene sets its rain angle
     angle = np.radians(opts.angle_deg)
     frames, coverage = [], []
     for stem, path, pose in zip(stems, files, c2w):
@@ -511,7 +519,9 @@ def photo_rain_scene(out: Path, scene: SuiteScene, photos: Path = BLURTEA) -> Pa
             continue
         with Image.open(path) as img:
             clean = (
-                np.asarray(img.convert("RGB").resize((scene.width, scene.height), Image.BICUBIC), dtype=np.float64)
+                np.asarray(
+                    img.convert("RGB").resize((scene.width, scene.height), Image.Resampling.BICUBIC), dtype=np.float64
+                )
                 / 255.0
             )
         clean = np.clip(clean, 0.0, 1.0)
@@ -653,7 +663,9 @@ def suite_markdown(args, results: list, load: tuple) -> str:
         )
         gain = m["train_derained"]["psnr"] - b["train_derained"]["psnr"]
         diff = m["heldout"]["psnr"] - b["heldout"]["psnr"]
-        gains.append(gain), heldout.append(diff), angles.append(m["angle_error_deg"])
+        gains.append(gain)
+        heldout.append(diff)
+        angles.append(m["angle_error_deg"])
         lines.append(
             f"| {r['scene']}{' (photos)' if scene.photos else ''} | {scene.num_train}/{scene.num_test}, "
             f"{scene.width}x{scene.height} | {opts.get('blend', 'additive')}, {length}, "
@@ -709,7 +721,7 @@ def run_suite(args) -> None:
 def main() -> None:
     from ns_plugins.rainyscape.evaluation import rainy_input_metrics
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--num-train", type=int, default=32)

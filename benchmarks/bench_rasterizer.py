@@ -25,6 +25,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Literal, Tuple, Union, overload
 
 import torch
 
@@ -87,7 +88,11 @@ def fwd_bwd(fn, scene: dict, side: int, weights=None):
     return rc, ra, meta, grads
 
 
-def timeit(fn, scene, side, repeats: int, warmup: int = 2, cpu_time: bool = False):
+@overload
+def timeit(fn, scene, side, repeats: int, warmup: int = 2, cpu_time: Literal[False] = False) -> float: ...
+@overload
+def timeit(fn, scene, side, repeats: int, warmup: int = 2, *, cpu_time: Literal[True]) -> Tuple[float, float]: ...
+def timeit(fn, scene, side, repeats: int, warmup: int = 2, cpu_time: bool = False) -> Union[float, Tuple[float, float]]:
     """Median wall seconds of forward + backward; with cpu_time, (wall, process CPU seconds) medians."""
     for _ in range(warmup):
         fwd_bwd(fn, scene, side)
@@ -158,7 +163,7 @@ def compare_gsplat(scene: dict, side: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--write", action="store_true", help="update the section in benchmarks/RESULTS.md")
     parser.add_argument("--repeats", type=int, default=9)
     args = parser.parse_args()

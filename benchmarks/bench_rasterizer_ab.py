@@ -20,7 +20,7 @@ import torch
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tree", default=".", help="checkout whose ns_plugins and benchmarks are timed")
     parser.add_argument("--side", type=int, default=512)
     parser.add_argument("--gaussians", type=int, default=200000)

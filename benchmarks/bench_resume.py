@@ -129,7 +129,7 @@ def killed_run(case: Case, data: Path, out: Path, steps: int) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument(
         "--method-steps", type=json.loads, default={}, help='per-method steps, JSON: {"deblurgs-small": 100}'

@@ -179,7 +179,7 @@ def check_calls(n: int, size: int, use_gsplat: bool) -> List[Tuple[str, float, s
             with raster_kernel("torch"):
                 ref = forward_backward(torch_backend.rasterization, call, inputs, size, "cpu")
         errors = relative_errors(ours, ref)
-        worst = max(errors, key=errors.get)
+        worst = max(errors, key=lambda k: errors[k])
         rows.append((call.name, errors[worst], worst, errors[worst] <= TOLERANCE))
     return rows
 
@@ -224,7 +224,7 @@ def train_methods(steps: int, size: int, work: Path) -> List[Tuple[str, float, f
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--gaussians", type=int, default=20000, help="Gaussians in each checked call")
     parser.add_argument("--size", type=int, default=128, help="image side of the calls and the training scenes")
     parser.add_argument("--steps", type=int, default=500, help="training steps per method")

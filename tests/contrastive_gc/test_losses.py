@@ -94,6 +94,7 @@ def test_gradient_separates_masks():
         opt.zero_grad()
         loss.backward()
         opt.step()
+    assert first is not None
     assert float(loss) < 0.5 * first
 
 

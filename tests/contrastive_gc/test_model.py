@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Optional, cast
 
 import numpy as np
 import pytest
@@ -11,21 +12,24 @@ import torch
 from gsplat.strategy import ops
 from nerfstudio.engine.optimizers import Optimizers
 
-from ns_plugins.contrastive_gc.clustering import cluster_gaussians, label_pixels
+from ns_plugins.contrastive_gc.clustering import Method, cluster_gaussians, label_pixels
 from ns_plugins.contrastive_gc.config import contrastive_gc, contrastive_gc_small
 from ns_plugins.contrastive_gc.evaluation import adjusted_rand_index, matched_miou
 from ns_plugins.contrastive_gc.features import FEATURE_KEY
+from ns_plugins.contrastive_gc.model import ContrastiveGCModelConfig
 from ns_plugins.contrastive_gc.visibility import blend_weight_sums
 from ns_plugins.splat.export import kept_rows, read_ply_columns, splat_ply_columns, write_ply
 from ns_plugins.splat.schedule import scaled_interval
+from ns_plugins.splat.trainer_config import PortableTrainerConfig
 
 
 @pytest.fixture(scope="module")
 def setup(tiny_dataset: Path):
-    config = copy.deepcopy(contrastive_gc_small.config)
+    config = cast(PortableTrainerConfig, copy.deepcopy(contrastive_gc_small.config))
     config.pipeline.datamanager.data = tiny_dataset
     config.max_num_iterations = 100
-    config.pipeline.model.spatial_weight = 1.0  # off in the preset, on in contrastive-gc: exercise it
+    model_config = cast(ContrastiveGCModelConfig, config.pipeline.model)
+    model_config.spatial_weight = 1.0  # off in the preset, on in contrastive-gc: exercise it
     config.__post_init__()
     pipeline = config.pipeline.setup(device="cpu", test_mode="val")
     model = pipeline.model
@@ -39,7 +43,7 @@ def one_step(pipeline, model, optimizers, step: int = 0) -> dict:
     camera, batch = pipeline.datamanager.next_train(step)
     outputs = model(camera)
     losses = model.get_loss_dict(outputs, batch)
-    sum(losses.values()).backward()
+    cast(torch.Tensor, sum(losses.values())).backward()
     optimizers.optimizer_step_all()
     optimizers.zero_grad_all()
     return losses
@@ -123,7 +127,8 @@ def test_clustering_recovers_groups():
     truth = torch.arange(3).repeat_interleave(200)
     feats = centers[truth] + 0.1 * torch.randn(600, 6, generator=g)
     opacities = torch.ones(600)
-    for method, k in (("hdbscan", None), ("kmeans", 3)):
+    cases: tuple[tuple[Method, Optional[int]], ...] = (("hdbscan", None), ("kmeans", 3))
+    for method, k in cases:
         result = cluster_gaussians(feats, opacities, method=method, num_clusters=k)
         assert result.num_clusters == 3 and adjusted_rand_index(result.labels, truth.numpy()) > 0.99
     image = centers[truth[:100:10]].reshape(2, 5, 6)
@@ -146,6 +151,7 @@ def test_clustering_fits_only_seen_gaussians():
     spurious = cluster_gaussians(feats, opacities, method="hdbscan")
     assert spurious.num_clusters != 3  # fitted with the rest, the unseen ones make a density cluster of their own
     result = cluster_gaussians(feats, opacities, visibility=visibility, min_visibility=1.0)
+    assert result.trained is not None
     assert (
         result.num_clusters == 3
         and result.trained.tolist() == (visibility >= 1).tolist()
@@ -194,4 +200,5 @@ def test_schedule_scales_with_run_length(setup):
     assert scaled_interval(50, 30000) == 50 and scaled_interval(50, 3000) == 5 and scaled_interval(50, 300) == 1
     _, model, _ = setup
     assert model.config.contrastive_every == 1 and model.config.spatial_every == 1  # the preset's, as given
-    assert contrastive_gc.config.pipeline.model.contrastive_every is None  # the authors' preset: derived
+    authors = cast(ContrastiveGCModelConfig, contrastive_gc.config.pipeline.model)
+    assert authors.contrastive_every is None  # the authors' preset: derived

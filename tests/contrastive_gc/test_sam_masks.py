@@ -34,7 +34,8 @@ def tiny_sam(checkpoint=None):
             depth=1,
             num_heads=1,
             out_chans=dim,
-            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),
+            # as segment-anything's own builders pass it (its annotation says a class)
+            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),  # pyright: ignore[reportArgumentType]
             use_rel_pos=True,
             window_size=2,
             global_attn_indexes=(0,),

@@ -98,9 +98,9 @@ def test_depth_matches_geometry():
     scene = Scene(
         seed=0,
         objects=(sphere,),
-        ground=Ground(2.0, Texture("checker", (0.5,) * 3, (0.2,) * 3, 3.0)),
+        ground=Ground(2.0, Texture("checker", (0.5, 0.5, 0.5), (0.2, 0.2, 0.2), 3.0)),
         lighting=Lighting((0.3, 0.2, 0.93), 0.9, 0.3),
-        sky=Sky((0.8,) * 3, (0.3, 0.4, 0.8)),
+        sky=Sky((0.8, 0.8, 0.8), (0.3, 0.4, 0.8)),
         center=(0.0, 0.0, 0.3),
         radius=0.6,
     )

@@ -3,6 +3,7 @@
 import json
 import sys
 import time
+from typing import Any, Dict
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ from ns_plugins.data.degradation import (
 from ns_plugins.data.errors import DataError
 from ns_plugins.data.synth_cli import SynthArgs, entrypoint, generate_dataset, main
 
-SMALL = dict(num_train=4, num_test=2, width=24, height=24, num_seed_points=300)
+SMALL: Dict[str, Any] = dict(num_train=4, num_test=2, width=24, height=24, num_seed_points=300)
 
 
 def _read(path):
@@ -130,10 +131,11 @@ def test_runtime_degradation_changes_training_images_and_keeps_clean(tmp_path):
 
 
 def test_get_degradation():
-    assert get_degradation("none")(None) == DegradationResult()
+    # these two degradations do not read their context: None stands in for it
+    assert get_degradation("none")(None) == DegradationResult()  # pyright: ignore[reportArgumentType]
     register_degradation("fn-test", lambda ctx: DegradationResult())
     try:
-        assert get_degradation("fn-test")(None) == DegradationResult()
+        assert get_degradation("fn-test")(None) == DegradationResult()  # pyright: ignore[reportArgumentType]
     finally:
         unregister_degradation("fn-test")
     with pytest.raises(DataError):

@@ -1,6 +1,7 @@
 """Dataset writer: layout, file formats, determinism, geometry of the written cameras."""
 
 import json
+from typing import Any, Dict
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from plyfile import PlyData
 from ns_plugins.data import writer
 from ns_plugins.data.synth_cli import generate_dataset
 
-KW = dict(num_train=6, num_test=2, width=48, height=40, num_seed_points=1500)
+KW: Dict[str, Any] = dict(num_train=6, num_test=2, width=48, height=40, num_seed_points=1500)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ densification statistics over N sub-frames weigh one blurry image as one view.""
 
 from __future__ import annotations
 
+from typing import Literal
 from unittest import mock
 
 import pytest
@@ -20,7 +21,9 @@ from ns_plugins.splat.model import viewmats_from_camera_to_worlds
 SIZE = 24
 
 
-def make_model(num_subframes: int = 5, init_noise: float = 0.0, background: str = "black"):
+def make_model(
+    num_subframes: int = 5, init_noise: float = 0.0, background: Literal["random", "black", "white"] = "black"
+):
     g = torch.Generator().manual_seed(0)
     xyz = (torch.rand(300, 3, generator=g) - 0.5) * 1.2
     rgb = (torch.rand(300, 3, generator=g) * 255).to(torch.uint8)

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
 from ns_plugins.data.synth_cli import generate_dataset
+
+if TYPE_CHECKING:
+    from ns_plugins.deblurgs.model import DeblurGSModel
 from tests.cli import ns, run, train_args
 
 STEPS = 120
@@ -116,8 +120,9 @@ def test_pose_corrections_stay_zero_mean(trained: dict) -> None:
     from ns_plugins.splat.evaluate import load_trained_pipeline
 
     pipeline, _ = load_trained_pipeline(trained["config"])
-    correction = pipeline.model.trajectory.pose_correction.detach()
-    assert pipeline.model.config.trajectory.zero_mean_correction
+    model = cast("DeblurGSModel", pipeline.model)
+    correction = model.trajectory.pose_correction.detach()
+    assert model.config.trajectory.zero_mean_correction
     assert correction.abs().max() > 1e-5  # the images' own corrections did move
     assert correction.mean(0).abs().max() < 1e-7
 

@@ -10,6 +10,7 @@ import torch
 from ns_plugins.data.errors import DataError
 from ns_plugins.deblurgs.trajectory import (
     ExposureTrajectoryConfig,
+    TrajectoryMode,
     bernstein_basis,
     cubic_bspline_basis,
     timestamps_from_logits,
@@ -41,7 +42,7 @@ def test_default_noise_keeps_poses_near_the_image_pose() -> None:
 
 
 @pytest.mark.parametrize("mode", ["bezier", "linear", "cubic"])
-def test_curve_interpolates_its_control_points(mode: str) -> None:
+def test_curve_interpolates_its_control_points(mode: TrajectoryMode) -> None:
     traj = ExposureTrajectoryConfig(mode=mode, bezier_order=3, num_subframes=4).setup(num_images=1).double()
     with torch.no_grad():
         traj.control.copy_(torch.randn_like(traj.control) * 0.1)
@@ -119,7 +120,7 @@ def test_mid_exposure_is_the_median_subframe():
 
 
 @pytest.mark.parametrize("mode", ["bezier", "linear", "cubic"])
-def test_fixed_mid_exposure_is_the_image_pose(mode: str) -> None:
+def test_fixed_mid_exposure_is_the_image_pose(mode: TrajectoryMode) -> None:
     traj = (
         ExposureTrajectoryConfig(mode=mode, bezier_order=2, num_subframes=5, mid_exposure="fixed")
         .setup(num_images=2)

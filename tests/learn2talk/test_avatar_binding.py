@@ -103,7 +103,9 @@ def test_densification_keeps_each_childs_parent_triangle() -> None:
             "binding": torch.nn.Parameter(parents.float()[:, None], requires_grad=False),
         }
     )
-    optimizers = {name: torch.optim.Adam([p], lr=0.0 if name == "binding" else 1e-3) for name, p in params.items()}
+    optimizers: dict[str, torch.optim.Optimizer] = {
+        name: torch.optim.Adam([p], lr=0.0 if name == "binding" else 1e-3) for name, p in params.items()
+    }
     state = {"grad2d": torch.zeros(40), "count": torch.zeros(40), "radii": torch.zeros(40)}
     dup = torch.zeros(40, dtype=torch.bool)
     dup[:5] = True

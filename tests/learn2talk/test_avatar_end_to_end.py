@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pytest
@@ -10,6 +11,9 @@ import torch
 
 from ns_plugins.learn2talk.synth.avatar_capture import generate_avatar_dataset
 from ns_plugins.learn2talk.synth.head_mesh import deform, make_head_mesh
+
+if TYPE_CHECKING:
+    from ns_plugins.learn2talk.avatar.model import AvatarModel
 from tests.cli import run, train_args
 
 STEPS = 60
@@ -39,7 +43,7 @@ def test_training_fits_and_keeps_bindings(trained: dict) -> None:
     from ns_plugins.splat.evaluate import heldout_metrics, load_trained_pipeline
 
     pipeline, step = load_trained_pipeline(trained["config"])
-    model = pipeline.model
+    model = cast("AvatarModel", pipeline.model)
     faces = np.load(trained["data"] / "faces.npy")
     binding = model.gauss_params["binding"][:, 0]
     assert torch.equal(binding, binding.round()) and binding.min() >= 0 and binding.max() < len(faces)

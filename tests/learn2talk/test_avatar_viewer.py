@@ -17,6 +17,8 @@ from tests.learn2talk.speech_run import tiny_speech_run
 class PosedModel(nn.Module):
     """What the controls touch of the avatar model: ``template`` [V, 3] and ``pose_vertices`` [V, 3]."""
 
+    template: torch.Tensor  # buffer (register_buffer below)
+
     def __init__(self, template: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("template", template)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -37,6 +38,7 @@ def test_train_parses_the_config_itself() -> None:
     assert cfg.loss_names == ("vertex", "sync", "teacher")
     assert cfg.weights == {"vertex": 1.0, "velocity": 0.0, "sync": 1e-4, "teacher": 1e-5}
     default = parse(["train", "--data", "d", "--output", "o", "--weight-sync", "0.5"])
+    assert isinstance(default, TrainConfig)
     assert default.preset == "cpu" and default.steps == PRESETS["cpu"].steps and default.weight_sync == 0.5
 
 
@@ -46,6 +48,6 @@ def test_train_needs_data_and_output_and_known_names(capsys) -> None:
     with pytest.raises(DataError, match="--preset: unknown preset 'huge'"):
         parse(["train", "--data", "d", "--output", "o", "--preset", "huge"])
     with pytest.raises(DataError, match="--losses: unknown loss"):
-        check_losses(parse(["train", "--data", "d", "--output", "o", "--losses", "vertex,lips"]))
+        check_losses(cast(TrainConfig, parse(["train", "--data", "d", "--output", "o", "--losses", "vertex,lips"])))
     with pytest.raises(DataError, match="the vertex loss is required"):
-        check_losses(parse(["train", "--data", "d", "--output", "o", "--losses", "sync"]))
+        check_losses(cast(TrainConfig, parse(["train", "--data", "d", "--output", "o", "--losses", "sync"])))

@@ -5,11 +5,15 @@ cameras, and a stage-1 schedule that ends after the run stopping with a one-line
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import pytest
 import torch
 
 from ns_plugins.splat.native_libs import venv_env
+
+if TYPE_CHECKING:
+    from ns_plugins.rainyscape.model import RainyScapeModel
 from tests.cli import run, train_args
 
 STEPS = 60
@@ -31,15 +35,17 @@ def test_outputs_rain_for_training_cameras_only(trained: dict) -> None:
     from ns_plugins.splat.evaluate import load_trained_pipeline
 
     pipeline, step = load_trained_pipeline(trained["config"])
-    model = pipeline.model
+    model = cast("RainyScapeModel", pipeline.model)
     assert model.in_stage2(step) and model.rain_angle() is not None  # stage 2 ran and estimated an angle
-    train_cam = pipeline.datamanager.train_dataset.cameras[3:4]
+    train_dataset, eval_dataset = pipeline.datamanager.train_dataset, pipeline.datamanager.eval_dataset
+    assert train_dataset is not None and eval_dataset is not None
+    train_cam = train_dataset.cameras[3:4]
     outputs = model.get_outputs_for_camera(train_cam)
     assert {"rgb", "rain", "rainy"} <= set(outputs)
     assert outputs["rain"].shape == (32, 32, 3) and float(outputs["rain"].min()) >= 0
     assert float(outputs["rain"].max()) > 0  # the rain layer is not dead
     assert torch.allclose(outputs["rainy"], (outputs["rgb"] + outputs["rain"]).clamp(0, 1))
-    test_cam = pipeline.datamanager.eval_dataset.cameras[0:1]
+    test_cam = eval_dataset.cameras[0:1]
     held_out = model.get_outputs_for_camera(test_cam)
     assert float(held_out["rain"].abs().max()) == 0.0  # no rain for a camera that is not a training view
 

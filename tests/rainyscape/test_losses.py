@@ -92,5 +92,7 @@ def test_angle_tracker_averages_undirected_angles() -> None:
     tracker = AngleTracker(momentum=0.5)
     state = tracker.update(torch.zeros(2), math.radians(179.0))
     state = tracker.update(state, math.radians(1.0))  # the same direction as 179 degrees, nearly
-    assert math.degrees(angle_difference(AngleTracker.angle(state), 0.0)) < 1.0
+    angle = AngleTracker.angle(state)
+    assert angle is not None
+    assert math.degrees(angle_difference(angle, 0.0)) < 1.0
     assert AngleTracker.angle(torch.zeros(2)) is None

@@ -4,6 +4,8 @@ fit that view's rain to its residual with B fixed."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from nerfstudio.data.scene_box import SceneBox
 from nerfstudio.engine.callbacks import TrainingCallbackAttributes, TrainingCallbackLocation
@@ -105,7 +107,7 @@ def test_view_reaches_the_loss_through_the_outputs() -> None:
     loss_dict = model.get_loss_dict(outputs, batch)
     assert model.pending_rain_fit is not None and model.pending_rain_fit.view == 2
     assert not model.pending_rain_fit.clean.requires_grad
-    sum(loss_dict.values()).backward()
+    cast(torch.Tensor, sum(loss_dict.values())).backward()
     assert model.predictor.generator.to_map.weight.grad is not None  # the joint step trains the rain net too
     del outputs[RAIN_VIEW_KEY]  # a render that is no training view: no rain fit after the step
     model.get_loss_dict(outputs, batch)

@@ -110,7 +110,8 @@ class _Server:
 def test_trainer_says_which_viewer_port_it_took(taken: int, said: bool, capsys: pytest.CaptureFixture) -> None:
     trainer = PortableTrainer.__new__(PortableTrainer)  # only the viewer bookkeeping, no pipeline
     trainer.config = PortableTrainerConfig()
-    trainer.viewer_state = SimpleNamespace(viser_server=_Server(taken))
+    # a stand-in viewer: only its server's port is read
+    trainer.viewer_state = SimpleNamespace(viser_server=_Server(taken))  # pyright: ignore[reportAttributeAccessIssue]
     trainer._say_viewer_port()
     out = capsys.readouterr().out
     assert ("port 7007 is busy, using port 41234" in out) == said

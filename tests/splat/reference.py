@@ -10,7 +10,7 @@ still have alpha >= 1/255, and gsplat ignores them there).
 from __future__ import annotations
 
 import math
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import torch
 from torch import Tensor
@@ -60,7 +60,7 @@ def sh_basis(degree: int, d: Tensor) -> Tensor:
     return torch.stack(out)
 
 
-def project_one(mean, cov3, viewmat, K, W, H, eps2d, near, far, radius_clip):
+def project_one(mean, cov3, viewmat, K, W, H, eps2d, near, far, radius_clip) -> Optional[Dict[str, Any]]:
     """One Gaussian into one camera. Returns None if culled, else a dict."""
     R, t = viewmat[:3, :3], viewmat[:3, 3]
     p = R @ mean + t

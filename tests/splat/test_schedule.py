@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import cast
 
 import pytest
 import torch
@@ -73,14 +74,15 @@ def test_model_uses_set_values_and_fills_a_copy() -> None:
 
 def test_cli_records_the_run_length_and_scales_lr_decay() -> None:
     config = cli("--max-num-iterations", "300", "--pipeline.model.refine-every", "7")
-    assert config.pipeline.model.run_steps == 300 and config.pipeline.model.refine_every == 7
-    assert config.pipeline.model.warmup_length is None
+    model_config = cast(PortableSplatModelConfig, config.pipeline.model)
+    assert model_config.run_steps == 300 and model_config.refine_every == 7
+    assert model_config.warmup_length is None
     assert config.optimizers["means"]["scheduler"].max_steps == 300
     assert config.optimizers["camera_opt"]["scheduler"].warmup_steps == 10
     # the registered default is left untouched
     assert splatfacto_portable.config.optimizers["means"]["scheduler"].max_steps == 30000
-    assert splatfacto_portable.config.pipeline.model.refine_every is None
-    assert cli().pipeline.model.run_steps == 30000
+    assert cast(PortableSplatModelConfig, splatfacto_portable.config.pipeline.model).refine_every is None
+    assert cast(PortableSplatModelConfig, cli().pipeline.model).run_steps == 30000
 
 
 def test_lr_decay_scaling_has_its_own_switch_and_keeps_a_set_length() -> None:

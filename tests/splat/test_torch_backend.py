@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+from typing import Any, Dict
 
 import pytest
 import torch
@@ -32,7 +33,7 @@ def kernel(request, monkeypatch):
 
 def make_scene(
     seed=0, N=30, C=1, D=3, sh_degree=None, per_camera_colors=False, dtype=torch.float64, W=W, H=H, extras=True
-):
+) -> Dict[str, Any]:
     """Random Gaussians in front of C cameras looking down +z, plus (extras) a few behind the
     camera, off-screen, and straddling the image border."""
     g = torch.Generator().manual_seed(seed)
@@ -73,13 +74,22 @@ def _run_both(scene, kw, seed=1, absgrad=False):
         bg = kw.get("backgrounds")
         if bg is not None:
             bg = bg.clone().requires_grad_(True)
-        kw2 = dict(kw, backgrounds=bg)
+        kw2: Dict[str, Any] = dict(kw, backgrounds=bg)
         if which == "backend":
             rc, ra, meta = rasterization(**leaves, width=W, height=H, packed=False, absgrad=absgrad, **kw2)
             meta["means2d"].retain_grad()
         else:
             ref = reference.render(
-                *(leaves[k] for k in ["means", "quats", "scales", "opacities", "colors", "viewmats", "Ks"]), W, H, **kw2
+                leaves["means"],
+                leaves["quats"],
+                leaves["scales"],
+                leaves["opacities"],
+                leaves["colors"],
+                leaves["viewmats"],
+                leaves["Ks"],
+                W,
+                H,
+                **kw2,
             )
             rc, ra, meta = ref["colors"], ref["alphas"], ref
         g = torch.Generator().manual_seed(seed)
@@ -222,6 +232,7 @@ def test_empty_scene(kernel, empty):
     assert torch.equal(ra, torch.zeros_like(ra))
     assert torch.allclose(rc, bg[:, None, None, :].expand_as(rc))
     rc.sum().backward()
+    assert bg.grad is not None
     assert torch.allclose(bg.grad, torch.full_like(bg, H * W))
     assert (meta["radii"] == 0).all() and meta["flatten_ids"].numel() == 0
     for k in ["means", "quats", "scales", "opacities", "colors"]:

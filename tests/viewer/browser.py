@@ -89,7 +89,9 @@ class Browser:
 
         self.timeout_s = timeout_s
         options = webdriver.ChromeOptions()
-        options.binary_location = chromium_path()
+        binary = chromium_path()
+        assert binary is not None, "no chromium: missing_requirement() says so before a Browser is made"
+        options.binary_location = binary
         for arg in (
             "--headless=new",
             "--no-sandbox",
@@ -110,7 +112,6 @@ class Browser:
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         # its own process group: close() can kill chromedriver and every chromium it started
         self.service = Service(executable_path=shutil.which("chromedriver"), popen_kw={"start_new_session": True})
-        self.driver = None
         try:
             self.driver = webdriver.Chrome(options=options, service=self.service)
             self.driver.set_page_load_timeout(timeout_s)
@@ -127,9 +128,10 @@ class Browser:
     # ---- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
+        driver = getattr(self, "driver", None)  # absent when chromium did not start
         try:
-            if self.driver is not None:
-                self.driver.quit()
+            if driver is not None:
+                driver.quit()
         except Exception:
             pass
         finally:
@@ -144,7 +146,9 @@ class Browser:
         except Exception as exc:  # a dead browser must not hide the original failure
             return f"(no console: {exc})"
 
-    def wait(self, condition: Callable[[], T], what: str, timeout_s: Optional[float] = None, poll_s: float = 0.2) -> T:
+    def wait(
+        self, condition: Callable[[], Optional[T]], what: str, timeout_s: Optional[float] = None, poll_s: float = 0.2
+    ) -> T:
         """Poll ``condition`` until it returns a result (not None/False/empty); fail naming ``what`` after the
         timeout."""
         deadline = time.monotonic() + (timeout_s or self.timeout_s)
@@ -216,13 +220,15 @@ class Browser:
             found[0] if found else self._row(label).find_element("xpath", ".//input[not(@type='hidden')] | .//textarea")
         )
 
-    def field_value(self, label: str) -> str:
+    def field_value(self, label: str) -> Optional[str]:
         """What a field (text box, dropdown, slider's number box) shows now."""
         return self._field(label).get_attribute("value")
 
     def slider_max(self, label: str) -> float:
         """The upper end of a slider as the page has it (its thumb's aria-valuemax)."""
-        return float(self._row(label).find_element("xpath", ".//*[@role='slider']").get_attribute("aria-valuemax"))
+        value = self._row(label).find_element("xpath", ".//*[@role='slider']").get_attribute("aria-valuemax")
+        assert value is not None, f"the slider {label!r} has no aria-valuemax"
+        return float(value)
 
     def _row(self, label: str):
         """The GUI row (label + widgets) of a control."""

@@ -196,6 +196,7 @@ def show(browser: Browser) -> Iterator[Callable[[Path], tuple]]:
         browser.click_button("Hide Train Cams")  # the frustums would cover parts of the render
         initial = wait_for_frame(browser, viewer)
         client = viewer.client()
+        assert client is not None  # the page connected
         viewer.initial_camera = (client.camera.position, client.camera.wxyz)
         # viser's start camera may sit inside a small scene: look through training camera 0 instead
         viewer.look_through_train_camera(0)

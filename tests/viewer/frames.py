@@ -14,7 +14,7 @@ def resized(image: np.ndarray, width: int = COMPARE_WIDTH, height: int = 0) -> n
     """[H, W, 3] float in [0, 1] -> [h, width, 3], h keeping the aspect unless given."""
     height = height or max(1, round(image.shape[0] * width / image.shape[1]))
     img = Image.fromarray((np.clip(image, 0, 1) * 255).astype(np.uint8))
-    return np.asarray(img.resize((width, height), Image.BILINEAR), dtype=np.float32) / 255.0
+    return np.asarray(img.resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32) / 255.0
 
 
 def spread(image: np.ndarray) -> float:

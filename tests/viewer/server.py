@@ -14,13 +14,16 @@ import subprocess
 import time
 from pathlib import Path
 from threading import Lock
-from typing import Dict, Optional
+from typing import TYPE_CHECKING, Dict, Optional, cast
 
 import numpy as np
 import torch
 
 from tests.cli import ns
 from tests.viewer.browser import kill_group
+
+if TYPE_CHECKING:
+    from ns_plugins.splat.model import PortableSplatModel
 
 
 def free_port() -> int:
@@ -92,6 +95,9 @@ class ViewerProcess:
 class InProcessViewer:
     """nerfstudio's viewer for a trained run, served from this process (main thread only)."""
 
+    initial_camera: tuple
+    """(position, wxyz) of viser's initial camera, set by the ``show`` fixture once the page connects."""
+
     def __init__(self, config_path: Path) -> None:
         from nerfstudio.utils.eval_utils import eval_setup
         from nerfstudio.viewer.viewer import Viewer
@@ -110,9 +116,11 @@ class InProcessViewer:
             pipeline=self.pipeline,
             train_lock=self.lock,
         )
+        train_dataset = self.pipeline.datamanager.train_dataset
+        assert train_dataset is not None  # eval_setup's datamanager loads the training split
         try:
             self.viewer.init_scene(
-                train_dataset=self.pipeline.datamanager.train_dataset,
+                train_dataset=train_dataset,
                 train_state="completed",
                 eval_dataset=self.pipeline.datamanager.eval_dataset,
             )
@@ -122,8 +130,8 @@ class InProcessViewer:
             raise
 
     @property
-    def model(self):
-        return self.pipeline.model
+    def model(self) -> PortableSplatModel:
+        return cast("PortableSplatModel", self.pipeline.model)  # every method here is a splatfacto-portable model
 
     def stop(self) -> None:
         """Stop the render threads and the server (once; later calls do nothing)."""
@@ -150,6 +158,7 @@ class InProcessViewer:
     def look_through_train_camera(self, index: int = 0) -> None:
         """Move the client's camera onto a training camera, as clicking its frustum in the page does."""
         client, frustum = self.client(), self.viewer.camera_handles[index]
+        assert client is not None, "no browser is connected"
         self.viewer.current_camera_idx = index
         with client.atomic():
             client.camera.position = frustum.position
@@ -169,8 +178,10 @@ class InProcessViewer:
         """
         from nerfstudio.viewer.utils import get_camera
 
-        state = self.viewer.get_camera_state(self.client())
-        machine = self.viewer.render_statemachines[self.client().client_id]
+        client = self.client()
+        assert client is not None, "no browser is connected"
+        state = self.viewer.get_camera_state(client)
+        machine = self.viewer.render_statemachines[client.client_id]
         if max_res is None:
             height, width = machine._calculate_image_res(state.aspect)
         else:
@@ -187,6 +198,8 @@ class InProcessViewer:
         camera."""
         from nerfstudio.viewer.utils import get_camera
 
-        camera = get_camera(self.viewer.get_camera_state(self.client()), height, width)
+        client = self.client()
+        assert client is not None, "no browser is connected"
+        camera = get_camera(self.viewer.get_camera_state(client), height, width)
         rays = camera.generate_rays(camera_indices=0, coords=torch.tensor([[y + 0.5, x + 0.5]]))
         return rays.origins.reshape(3).float(), rays.directions.reshape(3).float()
