@@ -50,21 +50,6 @@ class RenderResult:
     """gsplat's meta (radii, means2d, ...) used by the densification strategy."""
 
 
-def screen_size_thresholds(
-    split_fraction: float, cull_fraction: float, size_px: int, min_split_px: float, min_cull_px: float
-) -> Tuple[float, float]:
-    """gsplat's ``grow_scale2d``/``prune_scale2d`` (radius / image size) for a render of ``size_px`` pixels.
-
-    Until ``stop_screen_size_at`` gsplat splits every Gaussian whose radius exceeds ``grow_scale2d``
-    of the image, whatever its gradient. splatfacto's 5% assumes images of ~1000 px; on a 64 px
-    capture rendered at quarter resolution (16 px) it is 0.8 px, below the smallest radius a
-    Gaussian can have, so every Gaussian splits at every refinement (2k -> 390k Gaussians in 160
-    steps of a 1500-step run). A floor in pixels keeps the rule for large images and disarms it
-    for tiny renders.
-    """
-    return max(split_fraction, min_split_px / size_px), max(cull_fraction, min_cull_px / size_px)
-
-
 def viewmats_from_camera_to_worlds(c2w: torch.Tensor) -> torch.Tensor:
     """World-to-camera matrices in gsplat's convention (x right, y down, z forward).
 
@@ -118,7 +103,7 @@ class PortableSplatModelConfig(SplatfactoModelConfig):
     """The run's length (``--max-num-iterations``), recorded by ``PortableTrainerConfig``; not an option."""
     min_split_radius_px: float = 4.0
     """Screen-size splitting (before ``stop_screen_size_at``) needs a radius of at least this many pixels
-    as well as ``split_screen_size`` of the rendered image (see :func:`screen_size_thresholds`)."""
+    as well as ``split_screen_size`` of the rendered image (``growth_budget.screen_size_thresholds``)."""
     min_cull_radius_px: float = 12.0
     """Likewise for screen-size culling and ``cull_screen_size``."""
     max_gaussians: Optional[int] = None
@@ -171,7 +156,9 @@ class PortableSplatModel(SplatfactoModel):
         budget = resolve_max_gaussians(
             self.config.max_gaussians, self.config.cpu_max_gaussians, torch.device(device).type
         )
-        self.strategy = BudgetStrategy.from_default(self.strategy, budget)
+        self.strategy = BudgetStrategy.from_default(
+            self.strategy, budget, self.config.min_split_radius_px, self.config.min_cull_radius_px
+        )
         CONSOLE.print(f"Densification budget: {'unbounded' if budget is None else f'{budget} Gaussians'}")
 
     def get_training_callbacks(
@@ -322,15 +309,6 @@ class PortableSplatModel(SplatfactoModel):
         Ks = camera.get_intrinsics_matrices().to(self.device)
         W, H = int(camera.width.item()), int(camera.height.item())
         camera.rescale_output_resolution(scale)
-        self.last_size = (H, W)
-        if self.training:
-            self.strategy.grow_scale2d, self.strategy.prune_scale2d = screen_size_thresholds(
-                self.config.split_screen_size,
-                self.config.cull_screen_size,
-                max(W, H),
-                self.config.min_split_radius_px,
-                self.config.min_cull_radius_px,
-            )
         Ks = Ks.reshape(-1, 3, 3).expand(c2w.shape[0], 3, 3)
 
         with_depth = self.config.output_depth_during_training or not self.training

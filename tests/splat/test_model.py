@@ -10,7 +10,8 @@ from nerfstudio.cameras.cameras import Cameras, CameraType
 from nerfstudio.data.scene_box import SceneBox
 
 from ns_plugins.splat.geometry import look_at
-from ns_plugins.splat.model import PortableSplatModelConfig, screen_size_thresholds, viewmats_from_camera_to_worlds
+from ns_plugins.splat.growth_budget import screen_size_thresholds
+from ns_plugins.splat.model import PortableSplatModelConfig, viewmats_from_camera_to_worlds
 
 
 def look_at_c2w(eye: torch.Tensor) -> torch.Tensor:
@@ -132,11 +133,18 @@ def test_screen_size_split_has_a_pixel_floor_on_tiny_renders() -> None:
     assert grow * 16 == pytest.approx(4.0) and prune * 16 == pytest.approx(12.0)
 
 
-def test_training_render_sets_the_strategy_thresholds_for_its_size(model) -> None:
+def test_screen_size_thresholds_follow_the_training_render_size(model) -> None:
+    """The strategy floors its screen-size thresholds at the last training render's size (gsplat's meta
+    brings it); the strategy's settings keep the configured fractions."""
     model.train()
     model.step = 0  # quarter resolution: an 8 px render of the 32 px camera
     model.optimizers = {}
-    model.get_outputs(make_camera((2.0, 0.5, 1.0)))
-    size = max(model.last_size)
+    model.get_outputs(make_camera((2.0, 0.5, 1.0)))["rgb"].mean().backward()
+    model.strategy.step_post_backward(model.gauss_params, {}, model.strategy_state, 1, model.info)
+    size = model.strategy_state["render_size_px"]
     assert size < 32
-    assert model.strategy.grow_scale2d * size == pytest.approx(model.config.min_split_radius_px)
+    grow, prune = model.strategy.scale2d_thresholds(model.strategy_state)
+    assert grow * size == pytest.approx(model.config.min_split_radius_px)
+    assert prune * size == pytest.approx(model.config.min_cull_radius_px)
+    assert model.strategy.grow_scale2d == model.config.split_screen_size
+    assert model.strategy.prune_scale2d == model.config.cull_screen_size
