@@ -184,6 +184,7 @@ def cluster_gaussians(
     min_opacity: float = 0.1,
     visibility: Optional[torch.Tensor] = None,
     min_visibility: float = 1.0,
+    min_trusted_visibility: float = 0.1,
     max_fit: int = 5000,
     merge_similarity: float = 0.9,
     min_similarity: float = 0.0,
@@ -200,6 +201,10 @@ def cluster_gaussians(
         min_opacity: only Gaussians at least this opaque are fitted (all are labelled).
         visibility: [N] summed blend weight of each Gaussian over the training views (pixels), or None.
         min_visibility: with ``visibility``, only Gaussians rendering at least this many pixels are fitted.
+        min_trusted_visibility: with ``visibility``, Gaussians rendering at least this many pixels (and at
+            least ``min_opacity`` opaque) count as trained (``Clustering.trained``). Lower than
+            ``min_visibility``: once a run has more Gaussians than its training views have labelled pixels,
+            most Gaussians render under a pixel each, yet the loss shaped their features.
         max_fit: at most this many Gaussians are fitted (a random sample).
         merge_similarity: HDBSCAN clusters whose unit centres are more similar are merged.
         segment_counts: [V] segments labelled in each training view (``mask_segment_counts``), for ``auto``.
@@ -266,7 +271,10 @@ def cluster_gaussians(
         method=method,
         min_similarity=min_similarity,
     )
-    trained = None if visibility is None else fit_mask
+    trained = None
+    if visibility is not None:
+        opaque = opacities.detach().cpu().numpy().reshape(-1) >= min_opacity
+        trained = opaque & (visibility.detach().cpu().numpy().reshape(-1) >= min_trusted_visibility)
     return Clustering(assign(unit, result), result.centers, method, min_similarity, choice, trained)
 
 

@@ -67,3 +67,19 @@ def test_pixels_of_untrained_gaussians_get_zero():
     trained_weight = torch.tensor([1.0, 0.2, 0.9, 0.4]).reshape(2, 2, 1)
     labels = label_pixels(image, alpha, result, trained_weight=trained_weight)
     assert labels[0, 0] > 0 and labels[1, 0] > 0 and labels[0, 1] == 0 and labels[1, 1] == 0
+
+
+def test_gaussians_under_a_pixel_are_trained_but_not_fitted():
+    """Dense runs put most Gaussians under a pixel of labelled weight each: their pixels are trusted, while the
+    clusters are fitted on the well-seen ones only; unseen and faint Gaussians stay untrained."""
+    feats, truth = separated_groups(2, seed=0)
+    n = len(truth)
+    visibility = torch.full((n,), 5.0)
+    visibility[: n // 2] = 0.3  # seen, under a pixel each
+    visibility[:10] = 0.0  # never on a labelled pixel
+    opacities = torch.ones(n)
+    opacities[-10:] = 0.05  # faint
+    result = cluster_gaussians(feats, opacities, visibility=visibility)
+    assert result.trained is not None
+    assert not result.trained[:10].any() and result.trained[10 : n // 2].all() and not result.trained[-10:].any()
+    assert result.choice["fitted_gaussians"] == n - n // 2 - 10
