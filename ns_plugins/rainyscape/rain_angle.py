@@ -72,6 +72,19 @@ def estimate_rain_angle(residual: torch.Tensor, bins: int = 60, min_magnitude: f
     return (gradient_angle + math.pi / 2) % math.pi
 
 
+def scene_angle_from_views(view_angles: torch.Tensor, bins: int = 12, window_deg: float = 15.0) -> Optional[float]:
+    """Scene rain angle (radians, [0, pi)) from each view's latest estimate [V] (NaN: none yet); None when
+    no view has one.
+
+    The mode, not the mean: in a view whose rain is sparse or faint, the residual's strongest gradients
+    are the scene's own edges (the horizon, object outlines), which vote for another angle; those views
+    disagree with each other, the rainy ones agree. Coarse bins (15 degrees) find the mode among a few
+    dozen views; the circular mean of the estimates within ``window_deg`` of it refines it.
+    """
+    valid = view_angles[~torch.isnan(view_angles)]
+    return peak_orientation(valid, bins, window_deg)
+
+
 def angle_difference(a: float, b: float) -> float:
     """Smallest difference between two undirected angles (radians, modulo pi), in [0, pi/2]."""
     d = (a - b) % math.pi

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ns_plugins.rainyscape.losses import direction_loss, rain_likelihood, total_variation
-from ns_plugins.rainyscape.rain_angle import AngleTracker, angle_difference, estimate_rain_angle
+from ns_plugins.rainyscape.rain_angle import AngleTracker, angle_difference, estimate_rain_angle, scene_angle_from_views
 from ns_plugins.rainyscape.simulate import RainOptions, sample_view_rain
 
 SIZE = 48
@@ -96,3 +96,17 @@ def test_angle_tracker_averages_undirected_angles() -> None:
     assert angle is not None
     assert math.degrees(angle_difference(angle, 0.0)) < 1.0
     assert AngleTracker.angle(torch.zeros(2)) is None
+
+
+def test_scene_angle_is_the_mode_of_the_views_estimates() -> None:
+    """Views whose residual shows the scene's edges (here the horizon: 0 degrees) are outvoted by the rainy ones,
+    where the mean of the doubled angles is pulled far off; views without an estimate (NaN) do not vote."""
+    rainy = [100.0, 104.0, 98.0, 102.0, 101.0, 99.0]
+    edges = [0.0, 2.0, 178.0, 1.0, 179.0]
+    views = torch.tensor([math.radians(a) for a in rainy + edges] + [float("nan")] * 3)
+    angle = scene_angle_from_views(views)
+    assert angle is not None and abs(math.degrees(angle) - 100.7) < 1.0
+    doubled = torch.stack([torch.cos(2 * views[:11]), torch.sin(2 * views[:11])]).mean(1)
+    mean_angle = math.degrees(0.5 * math.atan2(float(doubled[1]), float(doubled[0]))) % 180
+    assert abs(mean_angle - 100.7) > 20  # the running mean's failure this replaces
+    assert scene_angle_from_views(torch.full((4,), float("nan"))) is None
