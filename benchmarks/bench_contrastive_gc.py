@@ -17,8 +17,8 @@ clustering); then the median and the worst. Otherwise:
 2. ``ns-train contrastive-gc-small`` (the method, CPU preset) and the naive baseline (same preset,
    ``--pipeline.model.segmentation-loss raw-id-cross-entropy``: each view's ids taken as consistent
    class labels, 16 logits per Gaussian); all trainings run side by side.
-3. ``ns-cgc-segment``'s clustering (HDBSCAN on the Gaussians the training views see, for the
-   method; argmax for the baseline) and masks for the held-out views; mIoU against
+3. ``ns-cgc-segment``'s clustering (``auto``: K chosen from the data, on the Gaussians the training
+   views see, for the method; argmax for the baseline) and masks for the held-out views; mIoU against
    ``gt/instance`` (segments: sky, ground, each object; one-to-one Hungarian matching; unmatched
    clusters count as false positives with IoU 0). The sky is a segment because the masks label it
    (in 70% of views, as SAM does): a user who feeds such masks expects it back as an object. The
@@ -243,7 +243,7 @@ def markdown(cmd: str, steps: int, results: dict, speed: dict, loads: tuple, sec
     for seed, res in results.items():
         method, naive = res["method"], res["naive"]
         rows.append(
-            f"| {seed} | contrastive-gc-small | HDBSCAN ({method['clusters']} clusters) | **{method['miou']:.3f}** | "
+            f"| {seed} | contrastive-gc-small | auto ({method['clusters']} clusters) | **{method['miou']:.3f}** | "
             f"{method['miou_objects']:.3f} | {method['unmatched']} | {method['ari']:.3f} | {method['gaussians']} |"
         )
         rows.append(
@@ -269,9 +269,10 @@ def markdown(cmd: str, steps: int, results: dict, speed: dict, loads: tuple, sec
         "contrastive weight 0.1, no spatial term (its far push splits a surrounding sky; see `small_scene_model` in "
         f"config.py), feature lr 0.05, full resolution from the start), {steps} steps; the schedule follows the run "
         "length.",
-        "Clustering (`ns-cgc-segment` defaults): HDBSCAN (leaf selection, min cluster size 2% of the fitted sample) "
-        "on the Gaussians with opacity >= 0.1 that render at least 1 pixel (summed blend weight) of the training "
-        "views; pixels go to the most similar cluster centre.",
+        "Clustering (`ns-cgc-segment` defaults): `auto` (K from the segments each training view labels, then the "
+        "highest silhouette) fitted on the Gaussians with opacity >= 0.1 that render at least 1 labelled pixel "
+        "(summed blend weight) of the training views; pixels go to the most similar cluster centre, 0 where "
+        "Gaussians under 0.1 px of labelled weight render most of them.",
         "mIoU: held-out views vs `gt/instance`, segments sky, ground and each object (the masks label the sky, so a "
         "user expects it back), one-to-one matching, unmatched clusters count as false positives (IoU 0), predicted "
         "0 (no object) is a miss, not a cluster. Objects-only mIoU: mean IoU of the ground and the objects under the "
