@@ -188,9 +188,9 @@ class RainyScapeModel(PortableSplatModel):
 
     def rain_angle(self) -> Optional[float]:
         """The scene-wide rain angle estimate (radians along the streaks), None before stage 2."""
-        if self.config.angle_from_views:
-            return scene_angle_from_views(self.view_rain_angles)
-        return AngleTracker.angle(self.rain_angle_state)
+        angle = scene_angle_from_views(self.view_rain_angles) if self.config.angle_from_views else None
+        # the running mean: when chosen, and for checkpoints saved before the per-view estimates existed
+        return AngleTracker.angle(self.rain_angle_state) if angle is None else angle
 
     # ---- outputs -----------------------------------------------------------------------------
 
