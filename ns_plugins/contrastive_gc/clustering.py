@@ -218,9 +218,9 @@ def cluster_gaussians(
             method=method,
         )
     unit = normalize(feats).numpy()
-    fit_mask = opacities.detach().cpu().numpy().reshape(-1) >= min_opacity
-    if visibility is not None:
-        fit_mask &= visibility.detach().cpu().numpy().reshape(-1) >= min_visibility
+    opaque = opacities.detach().cpu().numpy().reshape(-1) >= min_opacity
+    seen = None if visibility is None else visibility.detach().cpu().numpy().reshape(-1)
+    fit_mask = opaque if seen is None else opaque & (seen >= min_visibility)
     visible = np.flatnonzero(fit_mask)
     if len(visible) < 2:
         visible = np.arange(len(unit))
@@ -271,10 +271,7 @@ def cluster_gaussians(
         method=method,
         min_similarity=min_similarity,
     )
-    trained = None
-    if visibility is not None:
-        opaque = opacities.detach().cpu().numpy().reshape(-1) >= min_opacity
-        trained = opaque & (visibility.detach().cpu().numpy().reshape(-1) >= min_trusted_visibility)
+    trained = None if seen is None else opaque & (seen >= min_trusted_visibility)
     return Clustering(assign(unit, result), result.centers, method, min_similarity, choice, trained)
 
 

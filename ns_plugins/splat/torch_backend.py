@@ -24,11 +24,11 @@ import warnings
 from typing import Callable, Dict, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from typing_extensions import Literal
 
 from . import build_kernels
+from .geometry import quat_to_rotmat
 from .sh import sh_colors
 
 KERNEL_ENV = "NS_PLUGINS_RASTER_KERNEL"
@@ -54,21 +54,7 @@ def _kernel_lib() -> ctypes.CDLL:
 def _quat_scale_to_covar(quats: Tensor, scales: Tensor) -> Tensor:
     """World-space covariances R S S^T R^T from (unnormalised, wxyz) quats [N, 4] and scales
     [N, 3]. Returns [N, 3, 3]."""
-    w, x, y, z = F.normalize(quats, dim=-1).unbind(-1)
-    R = torch.stack(
-        [
-            1 - 2 * (y * y + z * z),
-            2 * (x * y - w * z),
-            2 * (x * z + w * y),
-            2 * (x * y + w * z),
-            1 - 2 * (x * x + z * z),
-            2 * (y * z - w * x),
-            2 * (x * z - w * y),
-            2 * (y * z + w * x),
-            1 - 2 * (x * x + y * y),
-        ],
-        dim=-1,
-    ).reshape(-1, 3, 3)
+    R = quat_to_rotmat(quats)  # [N, 3, 3]
     M = R * scales[:, None, :]
     return M @ M.transpose(-1, -2)
 
