@@ -1,6 +1,6 @@
 """``ns-l2t``: synthetic data, training, evaluation and animation of speech-driven 3D faces.
 
-ns-l2t synth   --out DIR --seed S
+ns-l2t synth   --out DIR --seed S [--regime hard]
 ns-l2t train   --data DIR --output RUN [--losses vertex,velocity,sync,teacher] [--preset cpu]
 ns-l2t eval    --run RUN --data DIR --split test --json OUT
 ns-l2t animate --run RUN --audio x.wav --output mesh.mp4 [--speaker spk0]
@@ -14,7 +14,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional, Sequence, Union
+from typing import Annotated, Literal, Optional, Sequence, Union
 
 import tyro
 from nerfstudio.utils.rich_utils import CONSOLE
@@ -39,6 +39,10 @@ class Synth:
     fps: float = 25.0
     resolution: int = 32
     """head mesh resolution: (r - 1) * 2r + 2 vertices"""
+    regime: Literal["standard", "hard"] = "standard"
+    """hard: speaker-specific timing and co-articulation; held-out unseen speakers and faster speech"""
+    unseen_speakers: int = 2
+    """hard regime: held-out speakers absent from the training split"""
 
 
 @dataclass
@@ -85,6 +89,8 @@ def synth(args: Synth) -> None:
         (args.min_seconds, args.max_seconds),
         args.fps,
         args.resolution,
+        regime=args.regime,
+        unseen_speakers=args.unseen_speakers,
     )
     CONSOLE.print(f"wrote {args.out}")
 

@@ -13,12 +13,19 @@ Mouth coefficients follow the unit targets through a critically damped second-or
 realistic, smooth timing. Speakers differ in pitch, template shape (head_mesh seed), articulation
 amplitude and habitual lip spread. Upper face: brows rise with stressed open vowels (audio
 predictable), blinks are random (not predictable from audio).
+
+``make_speaker(i, timing=True)`` also gives each speaker their own timing, as real speakers have
+(the ``hard`` regime of ``ns-l2t synth``): a speaking rate, an articulator time constant (fast
+speakers with sluggish articulators undershoot their targets), a lead of the mouth over the sound
+(lips move before the sound they shape), and anticipatory co-articulation (a consonant takes on
+the rounding or spreading of the vowel that follows it; a vowel leans towards the next vowel), so
+the same sound does not map to the same shape and frame-wise audio does not fix the motion.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -52,21 +59,38 @@ class Speaker:
     amplitude: float  # articulation scale
     spread_bias: float  # habitual lip spread added while speaking
     brow: float  # brow raise per stressed open vowel
+    rate: float = 1.0  # speaking rate (unit durations divided by it)
+    tau: float = TAU  # articulator time constant, s
+    lead: float = 0.0  # s the mouth runs ahead of the sound
+    coarticulation: float = 0.0  # share of the next vowel's lip shape taken on in advance (0..1)
 
 
-def make_speaker(index: int) -> Speaker:
+def make_speaker(index: int, timing: bool = False) -> Speaker:
+    """Speaker ``index``'s voice and style; with ``timing``, their own rate, articulator inertia,
+    mouth lead and co-articulation as well (drawn from a separate stream: the voice is the same)."""
     rng = np.random.default_rng(500 + index)
-    return Speaker(
+    speaker = Speaker(
         index=index,
         pitch=float(rng.uniform(100, 220)),
         amplitude=float(rng.uniform(0.7, 1.3)),
         spread_bias=float(rng.uniform(-0.15, 0.25)),
         brow=float(rng.uniform(0.3, 1.0)),
     )
+    if not timing:
+        return speaker
+    rng = np.random.default_rng(900 + index)
+    return replace(
+        speaker,
+        rate=float(rng.uniform(0.8, 1.3)),
+        tau=float(rng.uniform(0.02, 0.06)),
+        lead=float(rng.uniform(0.0, 0.08)),
+        coarticulation=float(rng.uniform(0.3, 0.8)),
+    )
 
 
-def random_units(rng: np.random.Generator, duration: float) -> list[tuple[str, float]]:
-    """(unit, seconds) list of about ``duration`` seconds: syllables (C)V(C) with pauses, framed by silence."""
+def random_units(rng: np.random.Generator, duration: float, rate: float = 1.0) -> list[tuple[str, float]]:
+    """(unit, seconds) list of about ``duration`` seconds: syllables (C)V(C) with pauses, framed by
+    silence; ``rate`` > 1 speaks faster (shorter units, pauses included)."""
     units: list[tuple[str, float]] = [("_", rng.uniform(0.12, 0.25))]
     total = units[0][1]
     while total < duration - 0.2:
@@ -80,11 +104,32 @@ def random_units(rng: np.random.Generator, duration: float) -> list[tuple[str, f
             syllable.append("_")
         for u in syllable:
             lo, hi = {"vowel": (0.09, 0.2), "silence": (0.1, 0.35)}.get(UNITS[u][0], (0.06, 0.12))
-            d = float(rng.uniform(lo, hi))
+            d = float(rng.uniform(lo, hi)) / rate
             units.append((u, d))
             total += d
     units.append(("_", max(0.12, duration - total)))
     return units
+
+
+def coarticulate(
+    units: list[tuple[str, float]], targets: np.ndarray, strength: float, lip_shape: list[int]
+) -> np.ndarray:
+    """Anticipatory co-articulation of the lip shape (rounding, spreading): each consonant moves
+    ``strength`` of the way to the next vowel's lip shape, each vowel half that towards the next
+    vowel; a silence ends the look-ahead. targets [U, K] per unit -> [U, K]."""
+    out = targets.copy()
+    next_vowel = None
+    for i in range(len(units) - 1, -1, -1):
+        kind = UNITS[units[i][0]][0]
+        if kind == "silence":
+            next_vowel = None
+            continue
+        if next_vowel is not None:
+            share = strength if kind != "vowel" else 0.5 * strength
+            out[i, lip_shape] += share * (targets[next_vowel, lip_shape] - targets[i, lip_shape])
+        if kind == "vowel":
+            next_vowel = i
+    return out
 
 
 def _critically_damped(x: np.ndarray, tau: float, rate: float) -> np.ndarray:
@@ -169,12 +214,14 @@ def synthesize(
             targets[i, k_idx["lip_spread"]] += speaker.spread_bias
         if u == "a":
             targets[i, k_idx["brow_raise"]] = speaker.brow
+    if speaker.coarticulation > 0:
+        targets = coarticulate(units, targets, speaker.coarticulation, [k_idx["lip_round"], k_idx["lip_spread"]])
     tc = np.arange(int(duration * CONTROL_RATE)) / CONTROL_RATE
     unit_c = np.clip(np.searchsorted(bounds, tc, side="right") - 1, 0, len(units) - 1)
     traj = targets[unit_c].copy()
     traj[:, k_idx["brow_raise"]] = _critically_damped(traj[:, [k_idx["brow_raise"]]], 0.08, CONTROL_RATE)[:, 0]
     mouth = [k_idx[k] for k in BASIS_NAMES if k not in ("brow_raise", "blink")]
-    traj[:, mouth] = _critically_damped(traj[:, mouth], TAU, CONTROL_RATE)
+    traj[:, mouth] = _critically_damped(traj[:, mouth], speaker.tau, CONTROL_RATE)
     # Blinks: random, ~every 1.5-4 s, 150 ms, unrelated to the audio.
     tb = rng.uniform(0.2, 1.5)
     while tb < duration:
@@ -183,4 +230,7 @@ def synthesize(
     num_frames = int(math.floor(duration * fps + 1e-6))
     frame_c = np.clip(((np.arange(num_frames) + 0.5) / fps * CONTROL_RATE).astype(int), 0, len(tc) - 1)
     coeffs = traj[frame_c]
+    if speaker.lead > 0:  # the mouth shows at frame t what the sound reaches at t + lead
+        ahead = np.clip(frame_c + int(round(speaker.lead * CONTROL_RATE)), 0, len(tc) - 1)
+        coeffs[:, mouth] = traj[ahead][:, mouth]
     return torch.from_numpy(wave.astype(np.float32)), torch.from_numpy(coeffs.astype(np.float32))
