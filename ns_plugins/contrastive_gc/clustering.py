@@ -17,7 +17,7 @@ features are class logits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, Literal, Optional, Sequence
 
 import numpy as np
@@ -273,6 +273,97 @@ def cluster_gaussians(
     )
     trained = None if seen is None else opaque & (seen >= min_trusted_visibility)
     return Clustering(assign(unit, result), result.centers, method, min_similarity, choice, trained)
+
+
+def dominant_segments(
+    cluster_map: np.ndarray, segment_map: np.ndarray, num_clusters: int, min_pixels: int
+) -> np.ndarray:
+    """[K] the mask segment holding most of each cluster's pixels in one view (0: the cluster shows on
+    fewer than ``min_pixels`` pixels, or mostly on unlabelled ones). cluster_map, segment_map [H, W]."""
+    clusters, segments = cluster_map.reshape(-1), segment_map.reshape(-1)
+    out = np.zeros(num_clusters, dtype=np.int64)
+    for k in range(1, num_clusters + 1):
+        inside = segments[clusters == k]
+        labelled = inside[inside > 0]
+        if len(inside) < min_pixels or 2 * len(labelled) < len(inside):
+            continue
+        ids, counts = np.unique(labelled, return_counts=True)
+        out[k - 1] = ids[counts.argmax()]
+    return out
+
+
+def mask_votes(
+    cluster_maps: Sequence[np.ndarray], segment_maps: Sequence[Optional[np.ndarray]], num_clusters: int, min_pixels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Over the training views: ([K, K] views whose masks put clusters i and j in one segment,
+    [K, K] views where both clusters sit on labelled pixels). Maps [H, W] per view; None: no mask."""
+    together = np.zeros((num_clusters, num_clusters), dtype=np.int64)
+    both = np.zeros_like(together)
+    for clusters, segments in zip(cluster_maps, segment_maps):
+        if segments is None:
+            continue
+        seg = dominant_segments(clusters, segments, num_clusters, min_pixels)
+        shown = seg > 0
+        pair = shown[:, None] & shown[None, :]
+        both += pair
+        together += pair & (seg[:, None] == seg[None, :])
+    return together, both
+
+
+def merge_by_mask_votes(
+    cluster_maps: Sequence[np.ndarray],
+    segment_maps: Sequence[Optional[np.ndarray]],
+    num_clusters: int,
+    min_share: float = 0.5,
+    min_views: int = 2,
+    min_pixels: int = 4,
+) -> tuple[np.ndarray, list[dict]]:
+    """Merge clusters that the training masks keep putting in one segment.
+
+    Masks are inconsistent, but mostly right: two clusters whose pixels fall in the same segment in
+    at least ``min_share`` of the (at least ``min_views``) views showing both are one object split
+    by the clustering (the masks of a few views merging two objects, or cutting one into parts,
+    do not reach it). Pairs are merged greedily, most agreed first, the votes recounted after each.
+
+    Returns:
+        group [K] (0..G-1) of each cluster, and one record per merge (clusters, views, share).
+    """
+    group = np.arange(num_clusters)
+    merges: list[dict] = []
+    while group.max() > 0:
+        g = int(group.max()) + 1
+        maps = [np.where(m > 0, group[np.clip(m - 1, 0, None)] + 1, 0) for m in cluster_maps]
+        together, both = mask_votes(maps, segment_maps, g, min_pixels)
+        share = np.where(both >= min_views, together / np.maximum(both, 1), 0.0)
+        np.fill_diagonal(share, 0.0)
+        i, j = np.unravel_index(int(share.argmax()), share.shape)
+        if share[i, j] < min_share:
+            break
+        lo, hi = min(i, j), max(i, j)
+        merges.append(
+            {
+                "clusters": [np.flatnonzero(group == lo).tolist(), np.flatnonzero(group == hi).tolist()],
+                "views_together": int(together[i, j]),
+                "views_both": int(both[i, j]),
+            }
+        )
+        group = np.where(group == hi, lo, group)
+        group = np.where(group > hi, group - 1, group)
+    return group, merges
+
+
+def merged(clustering: Clustering, unit_features: np.ndarray, group: np.ndarray) -> Clustering:
+    """``clustering`` with clusters of one ``group`` [K] joined (centres weighted by cluster size) and
+    every Gaussian's unit feature [N, E] assigned again."""
+    if group.max() + 1 == len(clustering.centers):
+        return clustering
+    sizes = np.bincount(clustering.labels[clustering.labels > 0] - 1, minlength=len(clustering.centers))
+    centers = np.stack(
+        [(clustering.centers[group == g] * sizes[group == g, None]).sum(0) for g in range(int(group.max()) + 1)]
+    )
+    centers /= np.linalg.norm(centers, axis=1, keepdims=True).clip(1e-6)
+    out = replace(clustering, centers=centers.astype(np.float32))
+    return replace(out, labels=assign(unit_features, out))
 
 
 def assign(unit_features: np.ndarray, clustering: Clustering) -> np.ndarray:

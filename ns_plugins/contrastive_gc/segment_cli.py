@@ -18,15 +18,23 @@ writes
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, List, Literal, Optional, Tuple
 
 import numpy as np
 import torch
 
-from ns_plugins.contrastive_gc.clustering import Clustering, cluster_gaussians, label_pixels, mask_segment_counts
+from ns_plugins.contrastive_gc.clustering import (
+    Clustering,
+    cluster_gaussians,
+    label_pixels,
+    mask_segment_counts,
+    merge_by_mask_votes,
+    merged,
+)
 from ns_plugins.contrastive_gc.datamanager import SEGMENTS_KEY
+from ns_plugins.contrastive_gc.features import normalize
 from ns_plugins.contrastive_gc.visibility import blend_weight_sums, render_channels
 from ns_plugins.data import writer
 from ns_plugins.data.errors import DataError, exits_on_data_error
@@ -71,6 +79,9 @@ class SegmentArgs:
     """Training views rendered for the visibility (evenly spaced; None: all)."""
     min_alpha: float = 0.5
     """Pixels with less accumulated opacity get 0."""
+    mask_merge_share: Optional[float] = 0.5
+    """auto: clusters that the training masks put in one segment in at least this share of the views
+    showing both are merged (one object the clustering split); None: no merging."""
     seed: int = 0
 
 
@@ -96,7 +107,7 @@ def cluster_model(model, args: SegmentArgs, train_cameras=None, train_segments: 
     if method != "argmax" and args.min_visibility > 0 and train_cameras is not None:
         weights = None if train_segments is None else [None if s is None else (s > 0).float() for s in train_segments]
         visibility = blend_weight_sums(model, train_cameras, args.visibility_views, weights)
-    return cluster_gaussians(
+    clustering = cluster_gaussians(
         model.seg_features,
         torch.sigmoid(model.opacities).reshape(-1),
         method=method,
@@ -110,6 +121,34 @@ def cluster_model(model, args: SegmentArgs, train_cameras=None, train_segments: 
         max_clusters=args.max_clusters,
         seed=args.seed,
     )
+    if method == "auto" and not args.num_clusters and args.mask_merge_share is not None and train_segments:
+        clustering = merge_clusters_masks_join(model, clustering, args, train_cameras, train_segments)
+    return clustering
+
+
+def merge_clusters_masks_join(
+    model, clustering: Clustering, args: SegmentArgs, train_cameras, train_segments: List
+) -> Clustering:
+    """``clustering`` with the clusters the training masks keep in one segment merged (recorded in its choice)."""
+    views = [(str(i), train_cameras[i : i + 1]) for i in range(len(train_segments))]
+    cluster_maps = list(segment_views(model, views, clustering, args.min_alpha).values())
+    segment_maps = [None if s is None else s.cpu().numpy() for s in train_segments]
+    group, merges = merge_by_mask_votes(
+        cluster_maps,
+        segment_maps,
+        clustering.num_clusters,
+        min_share=args.mask_merge_share or 0.5,
+        min_pixels=model.config.min_mask_pixels,
+    )
+    choice = dict(clustering.choice)
+    choice["mask_merges"] = merges
+    if merges:
+        choice["reason"] = (
+            f"{choice.get('reason', '')}; {len(merges)} pair(s) of clusters merged: the training masks put them in "
+            f"one segment in at least {args.mask_merge_share:.0%} of the views showing both"
+        )
+    unit = normalize(model.seg_features.detach().float().cpu()).numpy()
+    return replace(merged(clustering, unit, group), choice=choice)
 
 
 def views_to_label(pipeline, split: str, camera_path: Optional[Path]) -> List[Tuple[str, Cameras]]:

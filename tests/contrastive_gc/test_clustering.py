@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from ns_plugins.contrastive_gc.clustering import cluster_gaussians, cluster_range, label_pixels, mask_segment_counts
+from ns_plugins.contrastive_gc.clustering import (
+    cluster_gaussians,
+    cluster_range,
+    label_pixels,
+    mask_segment_counts,
+    merge_by_mask_votes,
+)
 from ns_plugins.contrastive_gc.evaluation import adjusted_rand_index
 
 
@@ -83,3 +89,39 @@ def test_gaussians_under_a_pixel_are_trained_but_not_fitted():
     assert result.trained is not None
     assert not result.trained[:10].any() and result.trained[10 : n // 2].all() and not result.trained[-10:].any()
     assert result.choice["fitted_gaussians"] == n - n // 2 - 10
+
+
+def two_object_views(num_views: int, merged_views: int, split_views: int) -> tuple[list, list]:
+    """Cluster maps and masks [8, 12] of a scene with objects A (columns 0-5, which the clustering split into
+    clusters 1 and 2) and B (columns 6-11, cluster 3). Masks label A as 1 and B as 2, except ``merged_views``
+    views labelling A and B as one segment and ``split_views`` views cutting A into its two halves."""
+    clusters = np.zeros((8, 12), dtype=np.int32)
+    clusters[:, 0:3], clusters[:, 3:6], clusters[:, 6:12] = 1, 2, 3
+    cluster_maps, masks = [], []
+    for v in range(num_views):
+        mask = np.zeros((8, 12), dtype=np.int32)
+        mask[:, 0:6], mask[:, 6:12] = 1, 2
+        if v < merged_views:
+            mask[:, 6:12] = 1
+        elif v < merged_views + split_views:
+            mask[:, 3:6] = 3
+        cluster_maps.append(clusters)
+        masks.append(mask)
+    return cluster_maps, masks
+
+
+def test_clusters_the_masks_keep_together_are_merged_and_objects_they_sometimes_merge_are_not():
+    # 10 views: masks merge A and B in 4 (40%) and cut A in two in 3 (30%).
+    cluster_maps, masks = two_object_views(10, merged_views=4, split_views=3)
+    group, merges = merge_by_mask_votes(cluster_maps, masks + [None], 3)
+    assert group.tolist() == [0, 0, 1]
+    assert merges == [{"clusters": [[0], [1]], "views_together": 7, "views_both": 10}]
+    # Masks that merge A and B in most views make them one object.
+    group, _ = merge_by_mask_votes(*two_object_views(10, merged_views=6, split_views=0), 3)
+    assert group.tolist() == [0, 0, 0]
+    # A cluster on unlabelled pixels has no vote.
+    unlabelled = [m.copy() for m in masks]
+    for m in unlabelled:
+        m[:, 6:12] = 0
+    group, _ = merge_by_mask_votes(cluster_maps, unlabelled, 3)
+    assert group.tolist() == [0, 0, 1]
