@@ -619,7 +619,8 @@ def run_suite_scene(args, scene: SuiteScene, work_dir: Path) -> dict:
         "rain": json.loads((data / "gt/scene.json").read_text())["degradation"],
     }
     for method in ("splatfacto-portable", "rainyscape-small"):
-        config = train(method, data, work_dir / "runs", method, args.steps, extra=args.extra, reuse=args.reuse)
+        extra = args.extra + (args.method_extra if method == "rainyscape-small" else [])
+        config = train(method, data, work_dir / "runs", method, args.steps, extra=extra, reuse=args.reuse)
         result[method] = evaluate(config, data)
         print(json.dumps({"scene": scene.name, "method": method, **result[method]}), flush=True)
     # ns-rainyscape-derain's own code on the scene's run: one clean image and one rain layer per training view
@@ -640,7 +641,9 @@ def suite_markdown(args, results: list, load: tuple) -> str:
         "",
         f"Command: `python benchmarks/bench_rainyscape.py --suite --write --steps {args.steps}"
         f"{' --scenes ' + ' '.join(args.scenes) if args.scenes else ''}{' --reuse' if args.reuse else ''}"
-        f"{' --extra ' + repr(shlex.join(args.extra)) if args.extra else ''}` — {date}, {platform.machine()}, nproc "
+        f"{' --extra ' + repr(shlex.join(args.extra)) if args.extra else ''}"
+        f"{' --method-extra ' + repr(shlex.join(args.method_extra)) if args.method_extra else ''}"
+        f"` — {date}, {platform.machine()}, nproc "
         f"{os.cpu_count()}, torch {torch.__version__}. Scenes: `SUITE` in the script (rain options per scene); same "
         "step budget for both methods, `rainyscape-small` preset vs `splatfacto-portable` on the same rainy photos. "
         "Derained = each method's render of the training views vs the clean truth; gain = rainyscape - baseline; "
@@ -742,6 +745,12 @@ def main() -> None:
     parser.add_argument("--scenes", nargs="*", default=None, help="--suite: only these scenes (default: all)")
     parser.add_argument(
         "--extra", type=shlex.split, default=[], help="--suite: extra ns-train arguments for both methods, one string"
+    )
+    parser.add_argument(
+        "--method-extra",
+        type=shlex.split,
+        default=[],
+        help="--suite: extra ns-train arguments for rainyscape-small only, one string (knobs the baseline lacks)",
     )
     args = parser.parse_args()
     if args.suite:

@@ -8,11 +8,16 @@ unless ``--no-rain``, ``derained/rain/<image stem>.png`` (its predicted rain lay
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from ns_plugins.data import writer
 from ns_plugins.data.errors import DataError, exits_on_data_error
+
+if TYPE_CHECKING:
+    from ns_plugins.rainyscape.model import RainyScapeModel
 
 
 @dataclass
@@ -44,6 +49,9 @@ def main(args: DerainArgs) -> Path:
         f"wrote {len(views)} derained training images to {args.output_dir}"
         + (f" (rain layers in {args.output_dir / 'rain'})" if args.rain else "")
     )
+    angle = cast("RainyScapeModel", pipeline.model).rain_angle()
+    if angle is not None:  # sparse rain can mislead the estimate: say it, so a user can check it against the photos
+        print(f"rain angle: {math.degrees(angle) % 180.0:.1f} deg (image plane, along the streaks)")
     return args.output_dir
 
 

@@ -4,6 +4,7 @@ cameras, and a stage-1 schedule that ends after the run stopping with a one-line
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -63,11 +64,13 @@ def test_render_writes_clean_video(trained: dict, monkeypatch: pytest.MonkeyPatc
     assert video.stat().st_size > 1000
 
 
-def test_derain_writes_training_images_and_rain(trained: dict) -> None:
+def test_derain_writes_training_images_and_rain(trained: dict, capsys: pytest.CaptureFixture) -> None:
     from ns_plugins.rainyscape.derain_cli import DerainArgs, main
 
     out = trained["root"] / "derained"
     main(DerainArgs(load_config=trained["config"], output_dir=out))
+    # the scene's rain angle is said, so a user can check it against the streaks in the photos
+    assert re.search(r"^rain angle: \d+\.\d deg", capsys.readouterr().out, re.M)
     train_stems = sorted(p.stem for p in (trained["data"] / "gt/rain").glob("*.png"))
     assert sorted(p.stem for p in out.glob("*.png")) == train_stems
     assert sorted(p.stem for p in (out / "rain").glob("*.png")) == train_stems
