@@ -34,7 +34,7 @@ import platform
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -188,26 +188,28 @@ def scene_fractions(scores: dict) -> tuple[float, float]:
     return given, recovered_fraction(d["heldout_psnr"], b["heldout_psnr"], c["heldout_psnr"])
 
 
-def run_suite_scene(scene: SuiteScene, args) -> dict:
-    """Datasets, the three trainings and their scores for one suite scene -> result dict (also saved as JSON)."""
+def suite_dataset(scene: SuiteScene, path: Path, blur: bool = True) -> Path:
+    """The blurry (or, with ``blur`` False, the sharp) dataset of a suite scene, written at ``path``."""
     from ns_plugins.data.synth_cli import generate_dataset
 
-    root = args.work_dir / "suite" / scene.name
-    common: dict[str, Any] = dict(
+    return generate_dataset(
+        path,
         seed=scene.seed,
         num_train=scene.num_train,
         num_test=scene.num_test,
         width=scene.width,
         height=scene.height,
         num_seed_points=2000,
+        degradation="motion-blur" if blur else "none",
+        degradation_options=scene.blur if blur else None,
         overwrite=True,
     )
-    data = {
-        "sharp": generate_dataset(root / "data" / "sharp", degradation="none", **common),
-        "blur": generate_dataset(
-            root / "data" / "blur", degradation="motion-blur", degradation_options=scene.blur, **common
-        ),
-    }
+
+
+def run_suite_scene(scene: SuiteScene, args) -> dict:
+    """Datasets, the three trainings and their scores for one suite scene -> result dict (also saved as JSON)."""
+    root = args.work_dir / "suite" / scene.name
+    data = {kind: suite_dataset(scene, root / "data" / kind, blur=kind == "blur") for kind in ("sharp", "blur")}
     plan = {
         "sharp-trained": ("sharp", "splatfacto-portable"),
         "blurry-trained": ("blur", "splatfacto-portable"),
