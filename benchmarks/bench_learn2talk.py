@@ -106,15 +106,14 @@ def run_seed(args: argparse.Namespace, seed: int, work: Path) -> dict:
     test_data = load_dataset(data_dir, "test", feat)
     eval_data = load_dataset(data_dir, "sync_eval", feat)
 
-    def lips(data) -> list[torch.Tensor]:
-        return [(s.vertices - data.template(s.speaker))[:, data.lip_vertex_ids] for s in data.sequences]
-
     if not (work / "syncnet.pt").exists():
-        expert = train_syncnet(sequence_features(train_data, feat), lips(train_data), feat, cfg.syncnet_steps, seed)
+        expert = train_syncnet(
+            sequence_features(train_data, feat), train_data.lip_offsets(), feat, cfg.syncnet_steps, seed
+        )
         save_syncnet(work / "syncnet.pt", expert)
     if not (work / "evaluator.pt").exists():
         evaluator = train_syncnet(
-            sequence_features(eval_data, feat), lips(eval_data), feat, cfg.syncnet_steps, seed + 1000
+            sequence_features(eval_data, feat), eval_data.lip_offsets(), feat, cfg.syncnet_steps, seed + 1000
         )
         save_syncnet(work / "evaluator.pt", evaluator)
     corpus = load_2d_corpus(data_dir, feat)
@@ -127,8 +126,8 @@ def run_seed(args: argparse.Namespace, seed: int, work: Path) -> dict:
         run_dir = work / f"run_{key}"
         if not (run_dir / "run.json").exists():
             train_run(replace(cfg, output=run_dir, losses=losses), progress=False)
-        scores = evaluate_run(load_run(run_dir), test_data, evaluator)
-        rows[name] = scores | {"seconds": load_run(run_dir).info["seconds"]}
+        run = load_run(run_dir)
+        rows[name] = evaluate_run(run, test_data, evaluator) | {"seconds": run.info["seconds"]}
         print(f"seed {seed} {name}: {json.dumps(rows[name])}", flush=True)
     rows |= trivial_rows(test_data, train_data, evaluator, feat)
     info = {

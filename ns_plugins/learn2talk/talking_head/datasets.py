@@ -76,6 +76,10 @@ class TalkingDataset:
     def template(self, speaker: str) -> torch.Tensor:
         return self.templates[speaker] if speaker in self.templates else self.templates["*"]
 
+    def lip_offsets(self) -> list[torch.Tensor]:
+        """Each sequence's lip vertices relative to its speaker's template, [T, L, 3] (SyncNet3D's input)."""
+        return [(s.vertices - self.template(s.speaker))[:, self.lip_vertex_ids] for s in self.sequences]
+
 
 def read_index_file(path: Path) -> torch.Tensor:
     """Whitespace/comma separated vertex indices -> [L] long."""

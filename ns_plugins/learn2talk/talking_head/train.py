@@ -366,8 +366,7 @@ def train_run(cfg: TrainConfig, progress: bool = True) -> Path:
             if syncnet.cfg.num_lip_vertices != data.lip_vertex_ids.shape[0] or syncnet.cfg.feature_dim != feat.dim:
                 raise DataError(cfg.syncnet, "this SyncNet3D was trained for another lip vertex set or audio features")
         else:
-            lips = [(s.vertices - data.template(s.speaker))[:, data.lip_vertex_ids] for s in data.sequences]
-            syncnet = train_syncnet(feats, lips, feat, cfg.syncnet_steps, cfg.seed, bar)
+            syncnet = train_syncnet(feats, data.lip_offsets(), feat, cfg.syncnet_steps, cfg.seed, bar)
         save_syncnet(output / "syncnet.pt", syncnet)
         teacher = None
         if "teacher" in cfg.loss_names:
