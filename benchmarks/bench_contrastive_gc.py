@@ -42,6 +42,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, cast
 
@@ -123,7 +124,8 @@ def sky_labelled(data: Path) -> bool:
 
 def evaluate_segmentation(config: Path, data: Path, true_k: bool = False) -> dict:
     """Held-out mIoU and 3D ARI of a trained run (``ns-cgc-segment``'s defaults; with ``true_k`` also
-    k-means with the true number of segments).
+    the ablations: labels by the features instead of the masks' votes, and k-means with the true number of
+    segments).
 
     Truth segments: sky (when some training mask labels it; else its pixels only count in unions),
     ground, each object.
@@ -166,6 +168,7 @@ def evaluate_segmentation(config: Path, data: Path, true_k: bool = False) -> dic
     visible = (torch.sigmoid(model.opacities).reshape(-1) >= 0.1).cpu().numpy()
     means = model.means.detach().cpu().numpy()[visible]
     truth3d = nearest_point_labels(means, points, np.load(data / writer.POINTS_INSTANCE))
+    truth_ids = miou["per_segment"]
     result = {
         "miou": miou["miou"],
         "per_segment": miou["per_segment"],
@@ -178,11 +181,14 @@ def evaluate_segmentation(config: Path, data: Path, true_k: bool = False) -> dic
         "gaussians": int(model.means.shape[0]),
     }
     if true_k:
-        args.num_clusters = len(miou["per_segment"])
-        fixed = cluster_model(model, args, cameras, segments)
-        result["miou_true_k"] = matched_miou(
-            list(segment_views(model, views, fixed, args.min_alpha).values()), truth, ignore_truth=ignore
-        )["miou"]
+        for key, change in (
+            ("miou_features", {"labels": "features"}),
+            ("miou_true_k", {"num_clusters": len(truth_ids)}),
+        ):
+            other = cluster_model(model, replace(args, **change), cameras, segments)
+            result[key] = matched_miou(
+                list(segment_views(model, views, other, args.min_alpha).values()), truth, ignore_truth=ignore
+            )["miou"]
     return result
 
 
@@ -271,8 +277,9 @@ def markdown(cmd: str, steps: int, results: dict, speed: dict, loads: tuple, sec
         "length.",
         "Clustering (`ns-cgc-segment` defaults): `auto` (K from the segments each training view labels, then the "
         "highest silhouette) fitted on the Gaussians with opacity >= 0.1 that render at least 1 labelled pixel "
-        "(summed blend weight) of the training views; pixels go to the most similar cluster centre, 0 where "
-        "Gaussians under 0.1 px of labelled weight render most of them.",
+        "(summed blend weight) of the training views; then each Gaussian labelled by the training masks' votes "
+        "(`--labels mask-votes`: each segment takes the cluster covering most of it, each labelled pixel votes with "
+        "each Gaussian's blend weight) and masks rendered from the labels.",
         "mIoU: held-out views vs `gt/instance`, segments sky, ground and each object (the masks label the sky, so a "
         "user expects it back), one-to-one matching, unmatched clusters count as false positives (IoU 0), predicted "
         "0 (no object) is a miss, not a cluster. Objects-only mIoU: mean IoU of the ground and the objects under the "
@@ -412,11 +419,12 @@ def markdown_suite(cmd: str, steps: int, results: dict, loads: tuple, seconds: f
         r = results[name]
         rows.append(
             f"| {name} | {seed} | {objects} | {train_views}/{test_views} | {size} | {describe_options(options)} | "
-            f"**{r['miou']:.3f}** | {r['clusters']} / {r['true_segments']} | {r['ari']:.3f} | {r['miou_true_k']:.3f} "
-            f"| {r['step_ms']:.0f} | {r['gaussians']} |"
+            f"**{r['miou']:.3f}** | {r['clusters']} / {r['true_segments']} | {r['ari']:.3f} | {r['miou_features']:.3f} "
+            f"| {r['miou_true_k']:.3f} | {r['step_ms']:.0f} | {r['gaussians']} |"
         )
     mious = [r["miou"] for r in results.values()]
     true_k = [r["miou_true_k"] for r in results.values()]
+    by_features = [r["miou_features"] for r in results.values()]
     aris = [r["ari"] for r in results.values()]
     exact = sum(r["clusters"] == r["true_segments"] for r in results.values())
     lines = [
@@ -430,21 +438,25 @@ def markdown_suite(cmd: str, steps: int, results: dict, loads: tuple, seconds: f
         "split: one object cut into 2-3 parts; missing: each object left out of a view's masks; boundary: each "
         f"segment dilated or eroded by 1..N px), then `ns-train contrastive-gc-small --max-num-iterations {steps}` "
         "(CPU preset), then `ns-cgc-segment`'s defaults (`auto`: the range of cluster counts from the segments each "
-        "training view labels, the count with the highest silhouette; Gaussians fitted only where labelled training "
-        "pixels saw them, pixels rendered mostly by never-labelled Gaussians left at 0).",
+        "training view labels, the count with the highest silhouette, fitted on the Gaussians that labelled training "
+        "pixels saw; then `--labels mask-votes`: each training mask's segment takes the cluster covering most of it, "
+        "every labelled pixel votes for it with each Gaussian's blend weight, each Gaussian takes the majority, 0 "
+        "where its votes are under 10% of what it renders; held-out masks are the labels rendered).",
         "mIoU: held-out views vs `gt/instance`; segments: sky (only where some training mask labels it), ground, "
         "each object; one-to-one matching, unmatched clusters count as IoU 0. Clusters: found / true segments. ARI: "
-        "3D labels of Gaussians with opacity >= 0.1 vs the instance of the nearest seed point. k-means true K: the "
-        "same features clustered with the true count (is a shortfall the features' or the clustering's?). Step: "
+        "3D labels of Gaussians with opacity >= 0.1 vs the instance of the nearest seed point. Ablations: labels by "
+        "features (`--labels features`: each Gaussian and each pixel's rendered feature to the nearest centre, the "
+        "default before 2026-12-06), and k-means with the true count (is a shortfall the clustering's?). Step: "
         "median ms per training step over the second half of the run (shared machine).",
         "",
         "| scene | seed | objects | views train/held-out | px | masks | held-out mIoU | clusters found / true | ARI "
-        "| mIoU k-means true K | step ms | Gaussians |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| mIoU, labels by features | mIoU k-means true K | step ms | Gaussians |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        f"{len(results)} scenes. **Median held-out mIoU {np.median(mious):.3f}, worst {min(mious):.3f}** (k-means "
-        f"with the true K: median {np.median(true_k):.3f}, worst {min(true_k):.3f}); cluster count exact in {exact} "
+        f"{len(results)} scenes. **Median held-out mIoU {np.median(mious):.3f}, worst {min(mious):.3f}** (labels by "
+        f"features: median {np.median(by_features):.3f}, worst {min(by_features):.3f}; k-means with the true K: "
+        f"median {np.median(true_k):.3f}, worst {min(true_k):.3f}); cluster count exact in {exact} "
         f"of {len(results)} scenes; ARI median {np.median(aris):.3f}, worst {min(aris):.3f}.",
         "",
         f"1-min load average {loads[0]:.2f} before / {loads[1]:.2f} after (2 cores shared with other engineers' runs).",

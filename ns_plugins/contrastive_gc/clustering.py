@@ -46,6 +46,10 @@ class Clustering:
     trained: Optional[np.ndarray] = None
     """[N] bool: Gaussians whose features the loss shaped (seen on labelled training pixels), or None
     (unknown). Pixels rendered mostly by the others get 0 (see :func:`label_pixels`)."""
+    by_label: bool = False
+    """Pixels take the label with the most rendered weight (the labels blended as one-hot channels,
+    label 0 competing too) instead of the centre nearest their rendered feature: labels lifted from
+    the masks (label_lifting.py) are sharper than the features they started from."""
 
     @property
     def num_clusters(self) -> int:
@@ -386,9 +390,10 @@ def label_pixels(
     Pixels with accumulation below ``min_alpha`` get 0, and so do pixels where Gaussians the loss
     never shaped (``trained_weight`` [H, W, 1]: the rendered weight of ``clustering.trained`` ones)
     make up less than half the accumulation: their features are random, not an object's.
+    With ``clustering.by_label``, ``features`` are the rendered one-hot labels [H, W, K + 1].
     """
     feats = features.detach().float().cpu()
-    if clustering.method == "argmax":
+    if clustering.method == "argmax" or clustering.by_label:
         labels = feats.argmax(-1).numpy().astype(np.int32)
     else:
         labels = assign(normalize(feats).numpy(), clustering)

@@ -35,7 +35,8 @@ from ns_plugins.contrastive_gc.clustering import (
 )
 from ns_plugins.contrastive_gc.datamanager import SEGMENTS_KEY
 from ns_plugins.contrastive_gc.features import normalize
-from ns_plugins.contrastive_gc.visibility import blend_weight_sums, render_channels
+from ns_plugins.contrastive_gc.label_lifting import compact_labels, segments_as_clusters, voted_labels
+from ns_plugins.contrastive_gc.visibility import blend_weight_channels, blend_weight_sums, render_channels
 from ns_plugins.data import writer
 from ns_plugins.data.errors import DataError, exits_on_data_error
 from ns_plugins.splat.export import splat_ply_columns, write_ply
@@ -82,6 +83,17 @@ class SegmentArgs:
     mask_merge_share: Optional[float] = 0.5
     """auto: clusters that the training masks put in one segment in at least this share of the views
     showing both are merged (one object the clustering split); None: no merging."""
+    labels: Literal["mask-votes", "features"] = "mask-votes"
+    """How each Gaussian is labelled once the clusters are found. ``mask-votes``: every labelled pixel
+    of the training masks votes, with each Gaussian's blend weight, for the cluster covering most of
+    its segment, and a Gaussian takes the majority (sharper at object edges than the features; see
+    label_lifting.py); masks are then rendered from the labels. ``features``: the nearest cluster
+    centre of each Gaussian's feature, and of each pixel's rendered feature. Without training
+    masks, ``features``."""
+    min_labelled_share: float = 0.1
+    """mask-votes: Gaussians whose labelled pixels make up less than this share of what they render in
+    the training views get 0 (no object): a segment labelled in fewer than about 1 in 10 of the views
+    that show it is too thin a vote (the sky behind an object's edge when no mask labels the sky)."""
     seed: int = 0
 
 
@@ -123,7 +135,50 @@ def cluster_model(model, args: SegmentArgs, train_cameras=None, train_segments: 
     )
     if method == "auto" and not args.num_clusters and args.mask_merge_share is not None and train_segments:
         clustering = merge_clusters_masks_join(model, clustering, args, train_cameras, train_segments)
+    if method != "argmax" and args.labels == "mask-votes" and train_segments and train_cameras is not None:
+        clustering = lift_mask_votes(model, clustering, args, train_cameras, train_segments)
     return clustering
+
+
+def lift_mask_votes(
+    model, clustering: Clustering, args: SegmentArgs, train_cameras, train_segments: List
+) -> Clustering:
+    """``clustering`` with every Gaussian labelled by the training masks' votes (label_lifting.py); the
+    centres become the mean unit feature of each label, and what changed is recorded in its choice."""
+    views = [(str(i), train_cameras[i : i + 1]) for i in range(len(train_segments))]
+    cluster_maps = list(segment_views(model, views, clustering, args.min_alpha).values())
+    num = clustering.num_clusters + 1
+    weights = {}
+    for i, (clusters, segments) in enumerate(zip(cluster_maps, train_segments)):
+        if segments is None:
+            continue
+        voted = torch.from_numpy(segments_as_clusters(clusters, segments.cpu().numpy()))
+        one_hot = torch.nn.functional.one_hot(voted, num).float()
+        one_hot[..., 0] = 1.0  # channel 0: every pixel, what each Gaussian renders in all
+        weights[i] = one_hot
+    sums = blend_weight_channels(model, train_cameras, weights, num).cpu().numpy()
+    labels, old_ids = compact_labels(voted_labels(sums, sums[:, 0], args.min_labelled_share))
+    unit = normalize(model.seg_features.detach().float().cpu())
+    rows = torch.from_numpy(np.flatnonzero(labels > 0))
+    centers = torch.zeros(len(old_ids), unit.shape[1]).index_add_(
+        0, torch.from_numpy(labels).long()[rows] - 1, unit[rows]
+    )
+    before = clustering.labels
+    choice = dict(clustering.choice)
+    choice["mask_votes"] = {
+        "views": len(weights),
+        "min_labelled_share": args.min_labelled_share,
+        "gaussians_relabelled": int(((labels > 0) & (old_ids[np.maximum(labels - 1, 0)] != before)).sum()),
+        "gaussians_without_votes": int((labels == 0).sum()),
+        "clusters_without_votes": sorted(set(range(1, num)) - set(old_ids.tolist())),
+    }
+    choice["reason"] = (
+        f"{choice.get('reason', '')}; each Gaussian labelled by the training masks' votes "
+        f"({choice['mask_votes']['gaussians_relabelled']} relabelled, {len(old_ids)} clusters kept)"
+    )
+    return replace(
+        clustering, labels=labels, centers=normalize(centers).numpy(), trained=None, by_label=True, choice=choice
+    )
 
 
 def merge_clusters_masks_join(
@@ -169,14 +224,19 @@ def segment_views(model, views: List[Tuple[str, Cameras]], clustering: Clusterin
     """stem -> mask [H, W] int32 for each view (features and the weight of trained Gaussians in one pass)."""
     masks = {}
     trained = None if clustering.trained is None else torch.from_numpy(clustering.trained).to(model.device)
+    if clustering.by_label:  # the labels as one-hot channels, label 0 competing
+        labels = torch.from_numpy(clustering.labels.astype(np.int64)).to(model.device)
+        channels = torch.nn.functional.one_hot(labels, clustering.num_clusters + 1).float()
+    else:
+        channels = (
+            model.seg_features if trained is None else torch.cat([model.seg_features, trained[:, None].float()], 1)
+        )
+    width = channels.shape[1] - (trained is not None)
     for stem, camera in views:
         camera = camera.to(model.device)
         with torch.no_grad():
-            channels = (
-                model.seg_features if trained is None else torch.cat([model.seg_features, trained[:, None].float()], 1)
-            )
             rendered, alpha = render_channels(model, camera, channels)
-        features = rendered[..., : model.seg_features.shape[1]]
+        features = rendered[..., :width]
         trained_weight = None if trained is None else rendered[..., -1:]
         masks[stem] = label_pixels(features, alpha, clustering, min_alpha, trained_weight)
     return masks

@@ -10,7 +10,7 @@ per-Gaussian channel, so one render and one backward per view give it, on any ba
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 
@@ -44,18 +44,36 @@ def blend_weight_sums(
         pixel_weights: per view a [H, W] weight of each pixel (e.g. 1 where its mask labels a
             segment), or None for all pixels: counts only what the loss could train.
     """
-    num = model.means.shape[0]
-    total = torch.zeros(num, device=model.device)
     views = torch.arange(len(cameras))
     if max_views and len(views) > max_views:
         views = torch.linspace(0, len(cameras) - 1, max_views).round().long()
-    for i in views.tolist():
+    weights = {
+        i: None if pixel_weights is None or pixel_weights[i] is None else pixel_weights[i][..., None]
+        for i in views.tolist()
+    }
+    return blend_weight_channels(model, cameras, weights, 1)[:, 0]
+
+
+def blend_weight_channels(
+    model, cameras, pixel_weights: Dict[int, Optional[torch.Tensor]], channels: int
+) -> torch.Tensor:
+    """Per-Gaussian sums of blend weight alpha * T times per-pixel weights, one sum per channel -> [N, C].
+
+    Args:
+        model: a PortableSplatModel (uses ``render_gaussians``).
+        cameras: nerfstudio Cameras [V]; rendered at their own size.
+        pixel_weights: view index -> [H, W, C] weights of each pixel for each channel (e.g. the one-hot
+            label of each pixel: the sums are then each Gaussian's label votes), or None: 1 everywhere.
+        channels: C.
+    """
+    num = model.means.shape[0]
+    total = torch.zeros(num, channels, device=model.device)
+    for i, weight in pixel_weights.items():
         camera = cameras[i : i + 1].to(model.device)
-        ones = torch.ones(num, 1, device=model.device, requires_grad=True)
+        zeros = torch.zeros(num, channels, device=model.device, requires_grad=True)
         with torch.enable_grad():
-            rendered, _ = render_channels(model, camera, ones)
-            weight = None if pixel_weights is None else pixel_weights[i]
-            target = rendered.sum() if weight is None else (rendered[..., 0] * weight.to(rendered)).sum()
-            (grad,) = torch.autograd.grad(target, ones)
-        total += grad[:, 0]
+            rendered, _ = render_channels(model, camera, zeros)
+            target = rendered.sum() if weight is None else (rendered * weight.to(rendered)).sum()
+            (grad,) = torch.autograd.grad(target, zeros)
+        total += grad
     return total.detach()

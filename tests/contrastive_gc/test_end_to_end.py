@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,8 @@ def test_segment_writes_masks_objects_labels(trained: dict):
     counts = sum(PlyData.read(str(p))["vertex"].count for p in objects)
     assert counts == int((labels > 0).sum())
     assert {int(p.stem) for p in objects} <= set(np.unique(labels).tolist())
+    votes = json.loads((out / "summary.json").read_text())["choice"]["mask_votes"]  # the default labelling ran
+    assert votes["views"] > 0 and votes["min_labelled_share"] == 0.1
 
 
 def test_plugins_export_writes_features_by_row(trained: dict):
