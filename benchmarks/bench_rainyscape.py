@@ -606,6 +606,17 @@ def suite_dataset(scene: SuiteScene, path: Path, reuse: bool) -> Path:
     )
 
 
+def clean_copy(data: Path, out: Path) -> Path:
+    """The same scene with the clean truth (``gt/clean/``) as its photos -> ``out``: the upper bound's data."""
+    import shutil
+
+    if not (out / "transforms.json").is_file():
+        shutil.rmtree(out, ignore_errors=True)
+        shutil.copytree(data, out, ignore=shutil.ignore_patterns("images"))
+        shutil.copytree(data / "gt" / "clean", out / "images")
+    return out
+
+
 def run_suite_scene(args, scene: SuiteScene, work_dir: Path) -> dict:
     """Train and score the rainy baseline and rainyscape-small on one suite scene -> its figures (also saved as
     result.json)."""
@@ -618,11 +629,26 @@ def run_suite_scene(args, scene: SuiteScene, work_dir: Path) -> dict:
         "rainy_inputs": rainy_input_metrics(data),
         "rain": json.loads((data / "gt/scene.json").read_text())["degradation"],
     }
+    # the upper bound: the baseline trained on the clean photos, scored the same way
+    clean = train(
+        "splatfacto-portable",
+        clean_copy(data, work_dir / "data_clean"),
+        work_dir / "runs",
+        "clean-trained",
+        args.steps,
+        extra=args.extra,
+        reuse=args.reuse,
+    )
+    result["clean-trained"] = evaluate(clean, data)
     for method in ("splatfacto-portable", "rainyscape-small"):
         extra = args.extra + (args.method_extra if method == "rainyscape-small" else [])
         config = train(method, data, work_dir / "runs", method, args.steps, extra=extra, reuse=args.reuse)
         result[method] = evaluate(config, data)
         print(json.dumps({"scene": scene.name, "method": method, **result[method]}), flush=True)
+    if args.variant:  # an ablation: rainyscape-small again with other settings, beside the default
+        extra = args.extra + args.method_extra + args.variant_extra
+        variant = train("rainyscape-small", data, work_dir / "runs", args.variant, args.steps, extra, args.reuse)
+        result["variant"] = {"name": args.variant, "extra": shlex.join(args.variant_extra), **evaluate(variant, data)}
     # ns-rainyscape-derain's own code on the scene's run: one clean image and one rain layer per training view
     from ns_plugins.rainyscape.derain_cli import DerainArgs
     from ns_plugins.rainyscape.derain_cli import main as derain
@@ -636,6 +662,10 @@ def run_suite_scene(args, scene: SuiteScene, work_dir: Path) -> dict:
 def suite_markdown(args, results: list, load: tuple) -> str:
     """Per-scene table of the suite, then median and worst of the gains."""
     date = datetime.date.today().isoformat()
+    variants = next(((r["variant"]["name"], r["variant"]["extra"]) for r in results if "variant" in r), None)
+    variant_args = (
+        f" --variant {args.variant} --variant-extra {shlex.join(args.variant_extra)!r}" if args.variant else ""
+    )
     lines = [
         "## RainyScape variation suite (CPU)",
         "",
@@ -643,18 +673,28 @@ def suite_markdown(args, results: list, load: tuple) -> str:
         f"{' --scenes ' + ' '.join(args.scenes) if args.scenes else ''}{' --reuse' if args.reuse else ''}"
         f"{' --extra ' + repr(shlex.join(args.extra)) if args.extra else ''}"
         f"{' --method-extra ' + repr(shlex.join(args.method_extra)) if args.method_extra else ''}"
+        f"{variant_args}"
         f"` — {date}, {platform.machine()}, nproc "
         f"{os.cpu_count()}, torch {torch.__version__}. Scenes: `SUITE` in the script (rain options per scene); same "
         "step budget for both methods, `rainyscape-small` preset vs `splatfacto-portable` on the same rainy photos. "
         "Derained = each method's render of the training views vs the clean truth; gain = rainyscape - baseline; "
         "s/step: nerfstudio's timer (last half of each run, under the machine's load).",
         "",
+        "Clean-trained: `splatfacto-portable` trained on the clean truth of the same views, scored the same way: the "
+        "most a derainer can reach at this step budget; recovered = gain / (clean-trained - baseline)."
+        + (
+            f" Variant `{variants[0]}`: `rainyscape-small {variants[1]}`, its derained gain and held-out difference."
+            if variants
+            else ""
+        ),
+        "",
         "| scene | views (train/test), size | blend, streak px, cover | rainy inputs PSNR | derained PSNR base / rs "
-        "(gain) | derained SSIM base / rs | held-out PSNR base / rs (diff) | angle err, deg | mean abs(R - R_true) "
-        "(R = 0) | s/step base / rs |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "(gain) | clean-trained derained PSNR (headroom) | recovered | derained SSIM base / rs | held-out PSNR base "
+        "/ rs (diff) | angle err, deg | mean abs(R - R_true) (R = 0) | s/step base / rs |"
+        + (" variant gain / held-out diff |" if variants else ""),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if variants else ""),
     ]
-    gains, heldout, angles = [], [], []
+    gains, heldout, angles, recovered, variant_gains, variant_heldout = [], [], [], [], [], []
     for r in results:
         b, m, rain = r["splatfacto-portable"], r["rainyscape-small"], r["rain"]
         scene = next(s for s in SUITE if s.name == r["scene"])
@@ -666,25 +706,45 @@ def suite_markdown(args, results: list, load: tuple) -> str:
         )
         gain = m["train_derained"]["psnr"] - b["train_derained"]["psnr"]
         diff = m["heldout"]["psnr"] - b["heldout"]["psnr"]
+        headroom = r["clean-trained"]["train_derained"]["psnr"] - b["train_derained"]["psnr"]
         gains.append(gain)
         heldout.append(diff)
         angles.append(m["angle_error_deg"])
+        recovered.append(gain / headroom if headroom > 0 else float("nan"))
+        variant = ""
+        if variants and "variant" in r:
+            v = r["variant"]
+            variant_gains.append(v["train_derained"]["psnr"] - b["train_derained"]["psnr"])
+            variant_heldout.append(v["heldout"]["psnr"] - b["heldout"]["psnr"])
+            variant = f" {variant_gains[-1]:+.2f} / {variant_heldout[-1]:+.2f} |"
         lines.append(
             f"| {r['scene']}{' (photos)' if scene.photos else ''} | {scene.num_train}/{scene.num_test}, "
             f"{scene.width}x{scene.height} | {opts.get('blend', 'additive')}, {length}, "
             f"{100 * rain['coverage']:.0f}% | {r['rainy_inputs']['psnr']:.2f} | {b['train_derained']['psnr']:.2f} / "
-            f"{m['train_derained']['psnr']:.2f} ({gain:+.2f}) | {b['train_derained']['ssim']:.3f} / "
+            f"{m['train_derained']['psnr']:.2f} ({gain:+.2f}) | {r['clean-trained']['train_derained']['psnr']:.2f} "
+            f"({headroom:+.2f}) | {recovered[-1]:.2f} | {b['train_derained']['ssim']:.3f} / "
             f"{m['train_derained']['ssim']:.3f} | {b['heldout']['psnr']:.2f} / {m['heldout']['psnr']:.2f} "
             f"({diff:+.2f}) | {m['angle_error_deg']:.2f} | {m['rain_l1']:.4f} ({m['zero_rain_l1']:.4f}) | "
-            f"{b['seconds_per_step']:.3f} / {m['seconds_per_step']:.3f} |"
+            f"{b['seconds_per_step']:.3f} / {m['seconds_per_step']:.3f} |{variant}"
         )
     if results:
         lines += [
             "",
             f"- {len(results)} of {len(SUITE)} scenes ran ({', '.join(r['scene'] for r in results)}); derained gain "
             f"median {np.median(gains):+.2f} dB, worst {min(gains):+.2f} dB (bars: median >= +2, worst >= +1)",
+            f"- recovered share of the clean-trained headroom: median {np.nanmedian(recovered):.2f}, worst "
+            f"{np.nanmin(recovered):.2f}",
             f"- held-out PSNR, rainyscape - baseline: median {np.median(heldout):+.2f} dB, worst {min(heldout):+.2f} "
             "dB (bar: never below -0.3)",
+            *(
+                [
+                    f"- variant `{variants[0]}`: derained gain median {np.median(variant_gains):+.2f} dB, worst "
+                    f"{min(variant_gains):+.2f} dB; held-out median {np.median(variant_heldout):+.2f}, worst "
+                    f"{min(variant_heldout):+.2f} dB"
+                ]
+                if variants and variant_gains
+                else []
+            ),
             f"- rain angle error: median {np.median(angles):.2f} deg, worst {max(angles):.2f} deg (bar: < 5 on "
             "scenes with a dominant angle)",
             "- `ns-rainyscape-derain` on each scene's run wrote (clean images, rain layers): "
@@ -745,6 +805,12 @@ def main() -> None:
     parser.add_argument("--scenes", nargs="*", default=None, help="--suite: only these scenes (default: all)")
     parser.add_argument(
         "--extra", type=shlex.split, default=[], help="--suite: extra ns-train arguments for both methods, one string"
+    )
+    parser.add_argument(
+        "--variant", default=None, help="--suite: also train rainyscape-small with --variant-extra, in runs/NAME"
+    )
+    parser.add_argument(
+        "--variant-extra", type=shlex.split, default=[], help="--suite: the --variant run's extra arguments"
     )
     parser.add_argument(
         "--method-extra",

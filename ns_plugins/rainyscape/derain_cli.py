@@ -3,7 +3,9 @@
     ns-rainyscape-derain --load-config outputs/.../config.yml --output-dir derained/
 
 writes ``derained/<image stem>.png`` (the clean render of each training view, full resolution) and,
-unless ``--no-rain``, ``derained/rain/<image stem>.png`` (its predicted rain layer).
+unless ``--no-rain``, ``derained/rain/<image stem>.png`` (its predicted rain layer; with a darkening
+layer, ``--pipeline.model.predictor.darkening True``, its positive part, and the negative part in
+``derained/rain_dark/``).
 """
 
 from __future__ import annotations
@@ -41,13 +43,17 @@ def main(args: DerainArgs) -> Path:
     if not hasattr(pipeline.model, "predictor"):
         raise DataError(args.load_config, "not a rainyscape run (its model has no rain predictor)")
     views = render_train_views(pipeline)
+    darkening = cast("RainyScapeModel", pipeline.model).config.predictor.darkening
     for stem, (clean, rain) in zip(train_stems(pipeline), views):
         writer.write_rgb_png(args.output_dir / f"{stem}.png", clean.numpy())
         if args.rain and rain is not None:
             writer.write_rgb_png(args.output_dir / "rain" / f"{stem}.png", rain.clamp(0, 1).numpy())
+            if darkening:  # the layer's negative part, as the generator's gt/rain_dark
+                writer.write_rgb_png(args.output_dir / "rain_dark" / f"{stem}.png", (-rain).clamp(0, 1).numpy())
     print(
         f"wrote {len(views)} derained training images to {args.output_dir}"
         + (f" (rain layers in {args.output_dir / 'rain'})" if args.rain else "")
+        + (f" (darkening layers in {args.output_dir / 'rain_dark'})" if args.rain and darkening else "")
     )
     angle = cast("RainyScapeModel", pipeline.model).rain_angle()
     if angle is not None:  # sparse rain can mislead the estimate: say it, so a user can check it against the photos

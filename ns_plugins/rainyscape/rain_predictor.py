@@ -1,4 +1,5 @@
-"""The rain prediction module: per-view latent z_v, scene state s, camera code m -> rain layer R >= 0.
+"""The rain prediction module: per-view latent z_v, scene state s, camera code m -> rain layer R >= 0
+(or, with ``darkening``, R = R_bright - R_dark).
 
 State net (authors' GeneratorState): s' = tanh(W3 (ReLU(W1 [z; s]) + ReLU(W2 m))).
 Rain net (authors' GeneratorRain, S2VD-style): linear + ReLU to a one-channel map at half the
@@ -40,6 +41,10 @@ class RainPredictorConfig:
     """F: the rain net's convolutions have 8F, 4F, 2F, 4F channels."""
     max_side: int = 512
     """Longest side of the generator's own resolution (the authors generate 512x512)."""
+    darkening: bool = False
+    """A second, darkening layer: R = R_bright - R_dark, both >= 0 (the generator's last convolution
+    gives 6 channels instead of 3). The authors' R >= 0 can only brighten, so streaks that darken
+    (rain refracting a darker background) stay in the clean render B."""
 
 
 def camera_code(
@@ -86,9 +91,10 @@ class RainStateNet(nn.Module):
 
 
 class RainGenerator(nn.Module):
-    """State [B, S] -> rain [B, 3, H, W] >= 0 at the generator resolution (H, W), any H, W >= 1."""
+    """State [B, S] -> rain layers [B, C, H, W] >= 0 at the generator resolution (H, W), any H, W >= 1
+    (C = ``channels``: 3, or 6 for a brightening and a darkening layer)."""
 
-    def __init__(self, height: int, width: int, state_size: int, features: int) -> None:
+    def __init__(self, height: int, width: int, state_size: int, features: int, channels: int = 3) -> None:
         super().__init__()
         self.height, self.width = height, width
         self.half_height, self.half_width = math.ceil(height / 2), math.ceil(width / 2)
@@ -97,7 +103,7 @@ class RainGenerator(nn.Module):
         layers: list[nn.Module] = []
         for cin, cout in zip(widths[:-1], widths[1:]):
             layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU()]
-        layers += [nn.PixelShuffle(2), nn.Conv2d(features, 3, 3, padding=1), nn.ReLU()]
+        layers += [nn.PixelShuffle(2), nn.Conv2d(features, channels, 3, padding=1), nn.ReLU()]
         self.body = nn.Sequential(*layers)
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
@@ -111,7 +117,7 @@ class RainGenerator(nn.Module):
 
 
 def resize_rain(rain: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """[B, 3, h, w] -> [B, 3, height, width] (area when shrinking, bilinear when growing; stays >= 0)."""
+    """[B, C, h, w] -> [B, C, height, width] (area when shrinking, bilinear when growing; stays >= 0)."""
     if rain.shape[-2:] == (height, width):
         return rain
     shrinking = height <= rain.shape[-2] and width <= rain.shape[-1]
@@ -136,19 +142,23 @@ class RainPredictor(nn.Module):
         self.register_buffer("state", torch.randn(config.state_size))
         self.state_net = RainStateNet(config.latent_size, config.state_size, config.state_features)
         height, width = generator_size(image_height, image_width, config.max_side)
-        self.generator = RainGenerator(height, width, config.state_size, config.rain_features)
+        channels = 6 if config.darkening else 3
+        self.generator = RainGenerator(height, width, config.state_size, config.rain_features, channels)
 
     @property
     def num_views(self) -> int:
         return self.latents.num_embeddings
 
     def generate(self, z: torch.Tensor, s: torch.Tensor, m: torch.Tensor, height: int, width: int) -> torch.Tensor:
-        """Rain [B, height, width, 3] from latents z [B, Z], state s [S] and camera codes m [B, 16]."""
+        """Rain [B, height, width, 3] from latents z [B, Z], state s [S] and camera codes m [B, 16]
+        (>= 0, or bright - dark with ``darkening``)."""
         state = self.state_net(z, s.expand(z.shape[0], -1), m)
-        return resize_rain(self.generator(state), height, width).permute(0, 2, 3, 1)
+        layers = resize_rain(self.generator(state), height, width)
+        rain = layers[:, :3] - layers[:, 3:] if layers.shape[1] == 6 else layers
+        return rain.permute(0, 2, 3, 1)
 
     def forward(self, view: torch.Tensor, m: torch.Tensor, height: int, width: int) -> torch.Tensor:
-        """Rain [B, height, width, 3] >= 0 of training views view [B] (long) seen by cameras m [B, 16]."""
+        """Rain [B, height, width, 3] of training views view [B] (long) seen by cameras m [B, 16]."""
         return self.generate(self.latents(view), self.state, m, height, width)
 
     def langevin(

@@ -76,6 +76,26 @@ def test_derain_writes_training_images_and_rain(trained: dict, capsys: pytest.Ca
     assert sorted(p.stem for p in (out / "rain").glob("*.png")) == train_stems
 
 
+def test_darkening_flag_trains_a_signed_layer_and_derain_writes_both(
+    rainy_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from ns_plugins.rainyscape.derain_cli import DerainArgs, main
+    from ns_plugins.splat.evaluate import load_trained_pipeline
+
+    extra = ("--pipeline.model.predictor.darkening", "True", "--steps-per-eval-all-images", 100000)
+    run(*train_args("rainyscape-small", rainy_dataset, tmp_path / "outputs", "dark", 30, *extra), cwd=tmp_path)
+    config = next((tmp_path / "outputs").glob("dark/*/t/config.yml"))
+    pipeline, _ = load_trained_pipeline(config)
+    model = cast("RainyScapeModel", pipeline.model)
+    assert model.config.predictor.darkening and model.predictor.generator.body[-2].out_channels == 6
+    out = tmp_path / "derained"
+    main(DerainArgs(load_config=config, output_dir=out))
+    assert "darkening layers in" in capsys.readouterr().out
+    assert sorted(p.name for p in (out / "rain_dark").glob("*.png")) == sorted(
+        p.name for p in (out / "rain").glob("*.png")
+    )
+
+
 def test_stage1_after_the_run_is_an_error(trained: dict) -> None:
     """Set up the trained run's pipeline again with stage 1 ending after the run (in-process: no CLI start-up)."""
     import yaml

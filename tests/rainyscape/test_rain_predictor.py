@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from ns_plugins.rainyscape.rain_predictor import RainPredictor, RainPredictorConfig, camera_code, generator_size
@@ -27,6 +29,16 @@ def test_odd_size_and_more_than_50_views() -> None:
     small, large = predictor(views[:1], codes(1), 24, 17), predictor(views[:1], codes(1), 95, 67)
     assert small.shape == (1, 24, 17, 3) and large.shape == (1, 95, 67, 3)
     assert float(small.detach().min()) >= 0.0 and float(large.detach().min()) >= 0.0
+
+
+def test_darkening_layer_gives_signed_rain_at_any_size() -> None:
+    torch.manual_seed(2)
+    predictor = RainPredictor(replace(SMALL, darkening=True), num_views=4, image_height=20, image_width=14)
+    assert predictor.generator.body[-2].out_channels == 6  # a brightening and a darkening layer
+    for height, width in ((20, 14), (10, 7), (41, 29)):
+        rain = predictor(torch.arange(4), codes(4), height, width)
+        assert rain.shape == (4, height, width, 3)
+        assert float(rain.min()) < 0.0 < float(rain.max())  # it can darken as well as brighten
 
 
 def test_views_get_different_rain_and_gradients_reach_the_networks() -> None:
