@@ -78,7 +78,7 @@ def markdown(args, rows: dict, load: tuple) -> str:
         f"{args.densify_grad_thresh} (deblurgs-small's GDA ends at the same value).",
         "Measured at the 38 training views: Laplacian variance (grey 0..255) of the renders (deblurgs at its "
         "mid-exposure estimate) and of the photos; PSNR against the photos of the renders and of the renders blurred "
-        "again (deblurgs along its learned trajectories, 5 sub-frames; the baseline is its own re-blur).",
+        "again (deblurgs along its learned trajectories, at its preset's sub-frames; the baseline is its own re-blur).",
         "",
         "| method | Laplacian var. of renders | (photos) | re-blurred PSNR vs photos | sharp render PSNR vs photos | "
         "Gaussians | s/step |",
