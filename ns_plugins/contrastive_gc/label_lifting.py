@@ -62,9 +62,9 @@ def voted_labels(votes: np.ndarray, rendered_weight: np.ndarray, min_labelled_sh
     """
     votes = np.asarray(votes, dtype=np.float64).copy()
     votes[:, 0] = 0.0
-    cast = votes.sum(1)
+    labelled = votes.sum(1)
     labels = votes.argmax(1).astype(np.int32)
-    labels[(cast <= 0) | (cast < min_labelled_share * np.asarray(rendered_weight))] = 0
+    labels[(labelled <= 0) | (labelled < min_labelled_share * np.asarray(rendered_weight))] = 0
     return labels
 
 

@@ -140,13 +140,18 @@ def cluster_model(model, args: SegmentArgs, train_cameras=None, train_segments: 
     return clustering
 
 
+def training_cluster_maps(model, clustering: Clustering, train_cameras, count: int, min_alpha: float) -> List:
+    """The clustering's label map [H, W] of each of the first ``count`` training views."""
+    views = [(str(i), train_cameras[i : i + 1]) for i in range(count)]
+    return list(segment_views(model, views, clustering, min_alpha).values())
+
+
 def lift_mask_votes(
     model, clustering: Clustering, args: SegmentArgs, train_cameras, train_segments: List
 ) -> Clustering:
     """``clustering`` with every Gaussian labelled by the training masks' votes (label_lifting.py); the
     centres become the mean unit feature of each label, and what changed is recorded in its choice."""
-    views = [(str(i), train_cameras[i : i + 1]) for i in range(len(train_segments))]
-    cluster_maps = list(segment_views(model, views, clustering, args.min_alpha).values())
+    cluster_maps = training_cluster_maps(model, clustering, train_cameras, len(train_segments), args.min_alpha)
     num = clustering.num_clusters + 1
     weights = {}
     for i, (clusters, segments) in enumerate(zip(cluster_maps, train_segments)):
@@ -185,8 +190,7 @@ def merge_clusters_masks_join(
     model, clustering: Clustering, args: SegmentArgs, train_cameras, train_segments: List
 ) -> Clustering:
     """``clustering`` with the clusters the training masks keep in one segment merged (recorded in its choice)."""
-    views = [(str(i), train_cameras[i : i + 1]) for i in range(len(train_segments))]
-    cluster_maps = list(segment_views(model, views, clustering, args.min_alpha).values())
+    cluster_maps = training_cluster_maps(model, clustering, train_cameras, len(train_segments), args.min_alpha)
     segment_maps = [None if s is None else s.cpu().numpy() for s in train_segments]
     group, merges = merge_by_mask_votes(
         cluster_maps,

@@ -42,8 +42,9 @@ def main(args: DerainArgs) -> Path:
     pipeline, _ = load_trained_pipeline(args.load_config)
     if not hasattr(pipeline.model, "predictor"):
         raise DataError(args.load_config, "not a rainyscape run (its model has no rain predictor)")
+    model = cast("RainyScapeModel", pipeline.model)
     views = render_train_views(pipeline)
-    darkening = cast("RainyScapeModel", pipeline.model).config.predictor.darkening
+    darkening = model.config.predictor.darkening
     for stem, (clean, rain) in zip(train_stems(pipeline), views):
         writer.write_rgb_png(args.output_dir / f"{stem}.png", clean.numpy())
         if args.rain and rain is not None:
@@ -55,7 +56,7 @@ def main(args: DerainArgs) -> Path:
         + (f" (rain layers in {args.output_dir / 'rain'})" if args.rain else "")
         + (f" (darkening layers in {args.output_dir / 'rain_dark'})" if args.rain and darkening else "")
     )
-    angle = cast("RainyScapeModel", pipeline.model).rain_angle()
+    angle = model.rain_angle()
     if angle is not None:  # sparse rain can mislead the estimate: say it, so a user can check it against the photos
         print(f"rain angle: {math.degrees(angle) % 180.0:.1f} deg (image plane, along the streaks)")
     return args.output_dir
