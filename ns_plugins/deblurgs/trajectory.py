@@ -212,6 +212,12 @@ class ExposureTrajectory(nn.Module):
         """
         return self.timestamps(idx).quantile(0.5, dim=-1)
 
+    def centre_offsets(self, idx: torch.Tensor) -> torch.Tensor:
+        """Mean sub-frame twist minus the mid-exposure twist [B, 6] of images idx [B]: where the blur's centre
+        sits relative to the mid-exposure pose (zero for a path symmetric about mid-exposure)."""
+        twists = self.twists(idx, self.timestamps(idx))  # [B, N, 6]
+        return twists.mean(1) - self.twists(idx, self.mid_times(idx)[:, None])[:, 0]
+
     def mid_poses(self, c2w: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Mid-exposure poses [B, 3, 4]: the sharp image to render for image idx."""
         return self.poses(c2w, idx, self.mid_times(idx)[:, None].to(c2w))[:, 0]

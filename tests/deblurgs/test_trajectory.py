@@ -190,3 +190,25 @@ def test_translation_scale_scales_only_the_curve_translation() -> None:
     # with Adam the step is ~lr whatever the gradient's size: the translation moves 5x slower
     b[..., :3].abs().sum().backward()
     assert scaled.control.grad[..., :3].abs().sum() > 0 and scaled.control.grad[..., 3:].abs().sum() == 0
+
+
+@pytest.mark.parametrize("mid_exposure", ["free", "anchored"])
+def test_blur_centre_offset_is_zero_for_a_symmetric_path_and_follows_curvature(mid_exposure: str) -> None:
+    traj = (
+        ExposureTrajectoryConfig(bezier_order=2, num_subframes=9, init_noise=0.0, mid_exposure=mid_exposure)  # type: ignore[arg-type]
+        .setup(num_images=1)
+        .double()
+    )
+    velocity = torch.tensor([0.01, 0.0, 0.0, 0.0, 0.05, 0.0], dtype=torch.float64)
+    bend = torch.tensor([0.0, 0.0, 0.0, 0.02, 0.0, 0.0], dtype=torch.float64)
+    idx = torch.tensor([0])
+    with torch.no_grad():  # Bezier(t) = velocity (t - 1/2): a straight path centred on mid-exposure
+        traj.control[0] = torch.stack([-velocity / 2, torch.zeros(6, dtype=torch.float64), velocity / 2])
+    assert traj.centre_offsets(idx).abs().max() < 1e-8  # the timestamps start from float32 logits
+    with torch.no_grad():  # + 2 t (1 - t) bend: the path bows, its mean leaves mid-exposure
+        traj.control[0, 1] = bend
+    # 9 evenly spaced times t_k = k / 8: mean 2 t (1 - t) = 2 (1/2 - 17/48), minus its value 1/2 at mid-exposure
+    expected = (2 * (0.5 - 17 / 48) - 0.5) * bend
+    assert torch.allclose(traj.centre_offsets(idx)[0], expected, atol=1e-8)
+    traj.centre_offsets(idx).square().sum().backward()
+    assert traj.control.grad is not None and traj.control.grad.abs().sum() > 0
