@@ -126,6 +126,11 @@ class ExposureTrajectoryConfig(InstantiateConfig):
     moves them this many times slower than the rotations: a blur is explained first by rotation, as
     hand shake mostly is (an image shift is nearly the same whether it comes from a small rotation
     or from a translation of the camera, and in a short run the faster one wins)."""
+    correction_translation_scale: float = 1.0
+    """Anchored only: the pose corrections' translations are their translation part times this. Below 1, Adam
+    moves them this many times slower than their rotations, so a pose error is explained first by rotation,
+    as with ``translation_scale`` (suite, 1 degree of pure rotation noise: at full rate the corrections' translations
+    shifted the image as much as 0.9 degrees of rotation would, and their rotations recovered 60% of the noise)."""
     zero_mean_correction: bool = False
     """Anchored only: remove the pose corrections' mean over all images (the input poses are right
     on average), so that the near-gauge of a common camera rotation cannot drift."""
@@ -179,7 +184,11 @@ class ExposureTrajectory(nn.Module):
 
     def corrections(self, idx: torch.Tensor) -> torch.Tensor:
         """Mid-exposure pose corrections [B, 6] of images idx [B] (anchored curves)."""
-        return self.pose_correction[idx]
+        correction = self.pose_correction[idx]
+        if self.config.correction_translation_scale != 1.0:
+            scale = [self.config.correction_translation_scale] * 3 + [1.0] * 3
+            correction = correction * correction.new_tensor(scale)
+        return correction
 
     @torch.no_grad()
     def center_corrections(self) -> None:

@@ -192,6 +192,22 @@ def test_translation_scale_scales_only_the_curve_translation() -> None:
     assert scaled.control.grad[..., :3].abs().sum() > 0 and scaled.control.grad[..., 3:].abs().sum() == 0
 
 
+def test_correction_translation_scale_scales_only_the_correction_translation() -> None:
+    config = ExposureTrajectoryConfig(
+        bezier_order=2, num_subframes=5, mid_exposure="anchored", correction_translation_scale=0.2
+    )
+    traj = config.setup(num_images=2).double()
+    correction = torch.tensor([0.05, -0.02, 0.01, 0.03, -0.01, 0.02], dtype=torch.float64)
+    with torch.no_grad():
+        traj.pose_correction[1] = correction
+    effective = traj.corrections(torch.tensor([1]))[0]
+    assert torch.allclose(effective[3:], correction[3:]) and torch.allclose(effective[:3], 0.2 * correction[:3])
+    c2w = random_c2w(2)
+    mid = traj.mid_poses(c2w[1:], torch.tensor([1]))[0]
+    expect = torch.cat([c2w[1], torch.tensor([[0.0, 0, 0, 1]], dtype=torch.float64)]) @ se3_exp(effective)
+    assert torch.allclose(mid, expect[:3], atol=1e-12)
+
+
 @pytest.mark.parametrize("mid_exposure", ["free", "anchored"])
 def test_blur_centre_offset_is_zero_for_a_symmetric_path_and_follows_curvature(mid_exposure: str) -> None:
     traj = (
