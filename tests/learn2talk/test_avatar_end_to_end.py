@@ -81,8 +81,10 @@ def test_animate_writes_video_with_audio(trained: dict) -> None:
     frames = list(imageio_ffmpeg.read_frames(str(root / "talk.mp4")))[1:]
     assert len(frames) == len(sequence)
     still, moved, jaw = (np.frombuffer(f, np.uint8).reshape(64, 64, 3).astype(float) for f in frames)
-    background = still[0, 0]
-    cols = [np.nonzero((np.abs(f - background).sum(-1) > 30).any(0))[0] for f in (still, moved)]
-    assert 5 <= cols[1].mean() - cols[0].mean() <= 15  # 0.4 * focal 88 px / distance 3.4: ~10 px
+    # the horizontal shift that best aligns the moved frame with the still one (measured: 11 px). The silhouette
+    # read against the corner pixel that this replaced failed once in CI: columns 9-53 of both frames differed
+    # from that pixel, so the head's shift read as 0
+    errors = [np.abs(moved[:, shift:] - still[:, : 64 - shift]).mean() for shift in range(21)]
+    assert 5 <= int(np.argmin(errors)) <= 15, errors  # 0.4 * focal 88 px / distance 3.4: ~10 px
     mouth = np.abs(jaw - still)[36:56, 16:48].mean()
     assert mouth > 3 * np.abs(jaw - still)[8:28, 16:48].mean() and mouth > 2.0  # the jaw moved, the brows did not
