@@ -60,7 +60,30 @@ SEED_NOTES = [
 ]
 
 SUITE_NOTES = [
-    "Single runs beside the suite (2026-12-06, same data and baselines):",
+    "Why thin streaks were the low scenes, and the 4-channel map (2026-12-07; squared error of the derained "
+    "training views split into pixels the rain touches (|Y - clean| > 0.02) and the rest, and the share of the true "
+    "rain Y - clean found in B and in R (least-squares projection on the rain pixels)). issue16 (1-px streaks), "
+    "one-channel map: rain pixels 21.31 dB, the rest 26.07 (clean-trained 25.77 / 26.32, rainy baseline 18.93 / "
+    "23.96); B holds 23% of the rain (baseline 35%), R only 54% of it. The rain net's first map has one channel at "
+    "half resolution: fitted directly to the true rain of the 16 views (500 visits of 8 updates), it recovers 68% "
+    "(4 channels: 81%; 16 base features: 81%, at several times the cost). With 4 channels R finds 74% of the "
+    "rain, B keeps 19%, and the derained gain rises +1.83 -> +2.61 dB. Where streaks are 2-3 px wide the one-channel "
+    "map already finds the rain (wide45: R 81%, B 14%), and the larger map also takes some of B's own misfit "
+    "(mean R on rain-free pixels 0.0045 -> 0.0053 / 0.0070), leaving B less to learn there (rain-free pixels "
+    "25.29 -> 24.88 / 24.60 dB): wide45 and mixed lose ~0.5 dB, large (nothing much to gain) 0.2-0.4. "
+    "`map_channels` 4 is the preset, chosen on the median; the variant column is the one-channel map.",
+    "- the 4-channel preset again with `--machine.seed 2` (derained gain / held-out difference): issue16 +2.37 / "
+    "+1.93, mixed +0.09 / +0.26, heavy +3.25 / +4.92, wide45 +2.41 / +2.14, large -0.25 / -1.22, jittery +1.61 / "
+    "+1.51 (the table's run: +2.61, +0.27, +2.41, +2.42, -0.07, +1.68). With classic, sparse and blurtea from the "
+    "table, the derained median is +2.37. The one-channel map's earlier suite run (2026-12-06): median +1.59, "
+    "worst +0.22. large's held-out difference swings -1.22 to -0.10 between runs of either preset.",
+    "- rain that darkens (mixed; bright and dark streaks scored apart): bright-streak pixels 22.68 dB, B holding 13% "
+    "of their rain; dark-streak pixels 16.19 dB, B holding 40% (the rainy baseline 36%). R >= 0 cannot take a dark "
+    "streak, and it does take the positive residual a dark streak absorbed by B leaves in the other views, so those "
+    "views stop pulling B back: the dark rain is kept more than by the baseline. With the darkening layer the same "
+    "happens the other way round to bright rain absorbed by B (its negative residual in other views is explained "
+    "away), which would explain why `darkening` costs the bright-only scenes (not measured apart).",
+    "Single runs beside the suite (2026-12-06, one-channel map, same data and baselines):",
     "- blurtea at 1500 steps (`--scenes blurtea --steps 1500`): derained baseline 22.61, rainyscape 22.97 (+0.36), "
     "clean-trained 23.11 (headroom +0.50), held-out +0.49, angle 0.70 deg. The headroom below +1 dB is not a "
     "short-run artefact: splatfacto trained on the clean photos fits its own training views to 23 dB (their camera "

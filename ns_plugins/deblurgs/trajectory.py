@@ -100,6 +100,13 @@ def timestamps_from_logits(logits: torch.Tensor) -> torch.Tensor:
     return torch.cat([zeros, inner, zeros + 1], -1)
 
 
+def scale_translation(twist: torch.Tensor, scale: float) -> torch.Tensor:
+    """Twists [..., 6] (translation first) with their translation part times ``scale``."""
+    if scale == 1.0:
+        return twist
+    return twist * twist.new_tensor([scale] * 3 + [1.0] * 3)
+
+
 # ----------------------------------------------------------------------------- module
 
 
@@ -172,10 +179,7 @@ class ExposureTrajectory(nn.Module):
     def twists(self, idx: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
         """idx [B], times [B, T] -> body-frame twists [B, T, 6]."""
         weights = curve_basis(self.config.mode, times, self.config.bezier_order)  # [B, T, K]
-        control = self.control[idx]
-        if self.config.translation_scale != 1.0:
-            scale = control.new_tensor([self.config.translation_scale] * 3 + [1.0] * 3)
-            control = control * scale
+        control = scale_translation(self.control[idx], self.config.translation_scale)
         if self.config.mid_exposure != "free":
             mid = curve_basis(self.config.mode, self.mid_times(idx), self.config.bezier_order)  # [B, K]
             weights = weights - mid[:, None, :]
@@ -184,11 +188,7 @@ class ExposureTrajectory(nn.Module):
 
     def corrections(self, idx: torch.Tensor) -> torch.Tensor:
         """Mid-exposure pose corrections [B, 6] of images idx [B] (anchored curves)."""
-        correction = self.pose_correction[idx]
-        if self.config.correction_translation_scale != 1.0:
-            scale = [self.config.correction_translation_scale] * 3 + [1.0] * 3
-            correction = correction * correction.new_tensor(scale)
-        return correction
+        return scale_translation(self.pose_correction[idx], self.config.correction_translation_scale)
 
     @torch.no_grad()
     def center_corrections(self) -> None:

@@ -13,6 +13,10 @@ derained training views 21.97 dB with 15%, 21.55 dB with 25%), full resolution f
 rain is fitted ~30 times, not the ~500 times of the authors' 30k steps over 50 views, and with one
 update per step the predicted rain stays a blur (64x64 benchmark, 300 steps: mean |R - R_true|
 0.052 with 1 update, 0.045 with 4, 0.042 with 8, 0.041 with 16, 0.054 for R = 0; a stage-2 step +25% with 8).
+The rain net's first map has 4 channels at half resolution (``map_channels``; authors: 1), as many numbers as
+the image: with 8 base features a one-channel map cannot place 1-px streaks (fitted directly to the true rain of
+a suite scene, it recovers 68% of it, 81% with 4 channels), and the rain the layer misses stays in B
+(variation suite, benchmarks/RESULTS.md: derained median +1.83 -> +2.41 dB; streaks 2-3 px wide lose ~0.5 dB).
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ def rainyscape_trainer_config(
 def small_model() -> RainyScapeModelConfig:
     """The CPU preset's model (see the module docstring)."""
     return RainyScapeModelConfig(
-        predictor=RainPredictorConfig(rain_features=8),
+        predictor=RainPredictorConfig(rain_features=8, map_channels=4),
         stage1_fraction=0.15,
         num_downscales=0,
         rain_updates=8,

@@ -2,8 +2,8 @@
 (or, with ``darkening``, R = R_bright - R_dark).
 
 State net (authors' GeneratorState): s' = tanh(W3 (ReLU(W1 [z; s]) + ReLU(W2 m))).
-Rain net (authors' GeneratorRain, S2VD-style): linear + ReLU to a one-channel map at half the
-generator resolution, four 3x3 convolutions (8F, 4F, 2F, 4F channels), PixelShuffle(2), a 3x3
+Rain net (authors' GeneratorRain, S2VD-style): linear + ReLU to a one-channel (``map_channels``) map at half
+the generator resolution, four 3x3 convolutions (8F, 4F, 2F, 4F channels), PixelShuffle(2), a 3x3
 convolution to 3 channels, ReLU; cropped to the generator resolution.
 
 Unlike the released code (512x512 and exactly 50 views hard-coded) the generator resolution is
@@ -41,6 +41,10 @@ class RainPredictorConfig:
     """F: the rain net's convolutions have 8F, 4F, 2F, 4F channels."""
     max_side: int = 512
     """Longest side of the generator's own resolution (the authors generate 512x512)."""
+    map_channels: int = 1
+    """Channels of the half-resolution map the state is first mapped to (authors: 1). 4 holds as many numbers
+    as the full-resolution image (each 2x2 block as 4 channels), so a 1-px streak's position inside its 2x2
+    block is in the map, not left for the small convolutions to infer."""
     darkening: bool = False
     """A second, darkening layer: R = R_bright - R_dark, both >= 0 (the generator's last convolution
     gives 6 channels instead of 3). The authors' R >= 0 can only brighten, so streaks that darken
@@ -94,12 +98,15 @@ class RainGenerator(nn.Module):
     """State [B, S] -> rain layers [B, C, H, W] >= 0 at the generator resolution (H, W), any H, W >= 1
     (C = ``channels``: 3, or 6 for a brightening and a darkening layer)."""
 
-    def __init__(self, height: int, width: int, state_size: int, features: int, channels: int = 3) -> None:
+    def __init__(
+        self, height: int, width: int, state_size: int, features: int, channels: int = 3, map_channels: int = 1
+    ) -> None:
         super().__init__()
         self.height, self.width = height, width
         self.half_height, self.half_width = math.ceil(height / 2), math.ceil(width / 2)
-        self.to_map = nn.Linear(state_size, self.half_height * self.half_width)
-        widths = [1, 8 * features, 4 * features, 2 * features, 4 * features]
+        self.map_channels = map_channels
+        self.to_map = nn.Linear(state_size, map_channels * self.half_height * self.half_width)
+        widths = [map_channels, 8 * features, 4 * features, 2 * features, 4 * features]
         layers: list[nn.Module] = []
         for cin, cout in zip(widths[:-1], widths[1:]):
             layers += [nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU()]
@@ -112,7 +119,7 @@ class RainGenerator(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def forward(self, state: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.to_map(state)).view(-1, 1, self.half_height, self.half_width)
+        x = F.relu(self.to_map(state)).view(-1, self.map_channels, self.half_height, self.half_width)
         return self.body(x)[:, :, : self.height, : self.width]
 
 
@@ -143,7 +150,9 @@ class RainPredictor(nn.Module):
         self.state_net = RainStateNet(config.latent_size, config.state_size, config.state_features)
         height, width = generator_size(image_height, image_width, config.max_side)
         channels = 6 if config.darkening else 3
-        self.generator = RainGenerator(height, width, config.state_size, config.rain_features, channels)
+        self.generator = RainGenerator(
+            height, width, config.state_size, config.rain_features, channels, config.map_channels
+        )
 
     @property
     def num_views(self) -> int:

@@ -41,6 +41,17 @@ def test_darkening_layer_gives_signed_rain_at_any_size() -> None:
         assert float(rain.min()) < 0.0 < float(rain.max())  # it can darken as well as brighten
 
 
+def test_full_resolution_map_carries_one_pixel_detail_at_odd_sizes() -> None:
+    """map_channels 4: the state is mapped to 4 half-resolution channels, as many numbers as the full image."""
+    torch.manual_seed(3)
+    config = replace(SMALL, map_channels=4)
+    predictor = RainPredictor(config, num_views=2, image_height=15, image_width=9)
+    assert predictor.generator.to_map.out_features == 4 * 8 * 5  # 4 x ceil(15 / 2) x ceil(9 / 2)
+    assert predictor.generator.body[0].in_channels == 4
+    rain = predictor(torch.arange(2), codes(2), 15, 9)
+    assert rain.shape == (2, 15, 9, 3) and float(rain.detach().min()) >= 0.0
+
+
 def test_views_get_different_rain_and_gradients_reach_the_networks() -> None:
     torch.manual_seed(1)
     predictor = RainPredictor(SMALL, num_views=3, image_height=16, image_width=16)
