@@ -74,9 +74,10 @@ SUITE_NOTES = [
     "`map_channels` 4 is the preset, chosen on the median; the variant column is the one-channel map.",
     "- the 4-channel preset again with `--machine.seed 2` (derained gain / held-out difference): issue16 +2.37 / "
     "+1.93, mixed +0.09 / +0.26, heavy +3.25 / +4.92, wide45 +2.41 / +2.14, large -0.25 / -1.22, jittery +1.61 / "
-    "+1.51 (the table's run: +2.61, +0.27, +2.41, +2.42, -0.07, +1.68). With classic, sparse and blurtea from the "
-    "table, the derained median is +2.37. The one-channel map's earlier suite run (2026-12-06): median +1.59, "
-    "worst +0.22. large's held-out difference swings -1.22 to -0.10 between runs of either preset.",
+    "+1.51, classic +2.57 / +0.38, sparse +2.08 / +0.23, blurtea +0.40 / +0.49 (the table's run: +2.61, +0.27, "
+    "+2.41, +2.42, -0.07, +1.68, +2.76, +2.46, +0.17): derained median +2.08, worst -0.25. The one-channel map's "
+    "earlier suite run (2026-12-06): median +1.59, worst +0.22. large's held-out difference swings -1.22 to -0.10 "
+    "between runs of either preset.",
     "- rain that darkens (mixed; bright and dark streaks scored apart): bright-streak pixels 22.68 dB, B holding 13% "
     "of their rain; dark-streak pixels 16.19 dB, B holding 40% (the rainy baseline 36%). R >= 0 cannot take a dark "
     "streak, and it does take the positive residual a dark streak absorbed by B leaves in the other views, so those "
