@@ -41,7 +41,7 @@ def test_darkening_layer_gives_signed_rain_at_any_size() -> None:
         assert float(rain.min()) < 0.0 < float(rain.max())  # it can darken as well as brighten
 
 
-def test_full_resolution_map_carries_one_pixel_detail_at_odd_sizes() -> None:
+def test_map_channels_shape_the_first_map_at_odd_sizes() -> None:
     """map_channels 4: the state is mapped to 4 half-resolution channels, as many numbers as the full image."""
     torch.manual_seed(3)
     config = replace(SMALL, map_channels=4)
