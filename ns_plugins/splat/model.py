@@ -21,14 +21,16 @@ from unittest import mock
 
 import torch
 import tyro
+from gsplat.strategy.ops import remove
 from nerfstudio.cameras.cameras import Cameras
-from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttributes
+from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttributes, TrainingCallbackLocation
 from nerfstudio.models.splatfacto import RGB2SH, SplatfactoModel, SplatfactoModelConfig
 from nerfstudio.utils.rich_utils import CONSOLE
 
 from ns_plugins.splat.backend import rasterize
 from ns_plugins.splat.growth_budget import BudgetStrategy, resolve_max_gaussians
 from ns_plugins.splat.lpips import LazyLPIPS
+from ns_plugins.splat.near_camera import near_cameras, near_depths
 from ns_plugins.splat.schedule import SCHEDULE_FIELDS, describe_schedule, scaled_schedule, schedule_length
 from ns_plugins.splat.sh import eval_sh_colors
 from ns_plugins.splat.trainer_config import save_config_as_used
@@ -112,6 +114,11 @@ class PortableSplatModelConfig(SplatfactoModelConfig):
     cpu_max_gaussians: Optional[int] = 60_000
     """The cap used on a CPU when ``max_gaussians`` is unset, so that the step time stays bounded (step time
     and count over a real-capture run: benchmarks/RESULTS.md, "Bounded growth"). None: no cap on a CPU either."""
+    near_camera_prune: float = 0.5
+    """Remove the Gaussians closer to a training camera's centre than this share of its near depth (a low
+    quantile of the depths of the seed points in its view), after every refinement and at the last step:
+    floaters at the lens that a held-out view looks through (``ns_plugins/splat/near_camera.py``). 0: off;
+    also off without seed points."""
 
 
 class PortableSplatModel(SplatfactoModel):
@@ -171,7 +178,48 @@ class PortableSplatModel(SplatfactoModel):
         trainer = training_callback_attributes.trainer
         if trainer is not None:
             save_config_as_used(trainer.config, self.config)
-        return super().get_training_callbacks(training_callback_attributes)
+        callbacks = super().get_training_callbacks(training_callback_attributes)
+        pipeline = training_callback_attributes.pipeline
+        if pipeline is not None and self.config.near_camera_prune > 0:
+            balls = self.near_camera_balls(pipeline.datamanager.train_dataset.cameras)  # type: ignore[attr-defined]
+            if balls is not None:
+                callbacks.append(
+                    TrainingCallback(
+                        [TrainingCallbackLocation.AFTER_TRAIN_ITERATION], self.prune_near_cameras, args=list(balls)
+                    )
+                )
+        return callbacks
+
+    def near_camera_balls(self, cameras: Cameras) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
+        """(centres [M, 3], radii [M]) of the training cameras' no-Gaussian balls, or None without seed points."""
+        if self.seed_points is None or self.seed_points[0].shape[0] == 0:
+            CONSOLE.print("Near-camera pruning off: the run has no seed points to tell where the scene starts")
+            return None
+        depths = near_depths(self.seed_points[0].float().to(self.device), cameras.to(self.device))
+        radii = self.config.near_camera_prune * depths
+        CONSOLE.print(
+            f"Near-camera pruning: Gaussians within {float(radii.min()):.3g}-{float(radii.max()):.3g} of a "
+            f"training camera's centre are removed ({self.config.near_camera_prune} of its near depth)"
+        )
+        return cameras.camera_to_worlds[:, :3, 3].to(self.device), radii
+
+    @torch.no_grad()
+    def prune_near_cameras(self, centres: torch.Tensor, radii: torch.Tensor, step: int) -> None:
+        """After each refinement (and at the last step), remove the Gaussians in the cameras' balls.
+
+        Args:
+            centres: [M, 3] training camera centres.
+            radii: [M] ball radii.
+            step: the trainer's step.
+        """
+        refine_every, warmup = self.config.refine_every, self.config.warmup_length
+        assert refine_every is not None and warmup is not None, "populate_modules fills the schedule fields"
+        last = self.config.run_steps is not None and step == self.config.run_steps - 1
+        if step < warmup or (step % refine_every != 0 and not last):
+            return
+        mask = near_cameras(self.means, centres, radii)
+        if bool(mask.any()) and int(mask.sum()) < mask.shape[0]:
+            remove(params=self.gauss_params, optimizers=self.optimizers, state=self.strategy_state, mask=mask)
 
     def _set_colours_from_seed(self, rgb_uint8: torch.Tensor) -> None:
         """Initialise SH (or sigmoid colour) coefficients from seed colours [N, 3] uint8."""
