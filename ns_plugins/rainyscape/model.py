@@ -154,6 +154,10 @@ class RainyScapeModel(PortableSplatModel):
                 "rainyscape needs its own datamanager (RainyDatamanagerConfig), which reports the training image size",
             )
         height, width = metadata[IMAGE_SIZE_KEY]
+        if self.config.predictor.map_channels < 1:
+            raise DataError(
+                "--pipeline.model.predictor.map-channels", f"must be 1 or more, got {self.config.predictor.map_channels}"
+            )
         self.predictor = RainPredictor(self.config.predictor, self.num_train_data, height, width)
         self.register_buffer("train_camera_codes", metadata[CAMERA_CODES_KEY].detach().clone().float())
         self.register_buffer("rain_angle_state", torch.zeros(2))

@@ -1,6 +1,6 @@
 """rainyscape through nerfstudio's own commands on a tiny rainy scene (CPU): ns-train (CLI) ->
 ns-render (clean scene) -> ns-rainyscape-derain (their code in-process), the model's outputs for training and held-out
-cameras, and a stage-1 schedule that ends after the run stopping with a one-line error."""
+cameras, and a stage-1 schedule that ends after the run, or a rain map of no channels, stopping with a one-line error."""
 
 from __future__ import annotations
 
@@ -108,3 +108,15 @@ def test_stage1_after_the_run_is_an_error(trained: dict) -> None:
         config.pipeline.setup(device="cpu", test_mode="test")
     assert f"stage 1 ends at step {2 * STEPS}, not before the run's {STEPS} steps" in str(err.value)
     assert str(err.value).startswith("error: --pipeline.model.stage1-steps:") and "\n" not in str(err.value)
+
+
+def test_map_channels_below_one_is_an_error(trained: dict) -> None:
+    import yaml
+
+    from ns_plugins.data.errors import DataError
+
+    config = yaml.load(trained["config"].read_text(), Loader=yaml.Loader)
+    config.pipeline.model.predictor.map_channels = 0
+    with pytest.raises(DataError) as err:
+        config.pipeline.setup(device="cpu", test_mode="test")
+    assert str(err.value) == "error: --pipeline.model.predictor.map-channels: must be 1 or more, got 0"
