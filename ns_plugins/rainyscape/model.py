@@ -156,7 +156,8 @@ class RainyScapeModel(PortableSplatModel):
         height, width = metadata[IMAGE_SIZE_KEY]
         if self.config.predictor.map_channels < 1:
             raise DataError(
-                "--pipeline.model.predictor.map-channels", f"must be 1 or more, got {self.config.predictor.map_channels}"
+                "--pipeline.model.predictor.map-channels",
+                f"must be 1 or more, got {self.config.predictor.map_channels}",
             )
         self.predictor = RainPredictor(self.config.predictor, self.num_train_data, height, width)
         self.register_buffer("train_camera_codes", metadata[CAMERA_CODES_KEY].detach().clone().float())

@@ -1,6 +1,7 @@
 """rainyscape through nerfstudio's own commands on a tiny rainy scene (CPU): ns-train (CLI) ->
 ns-render (clean scene) -> ns-rainyscape-derain (their code in-process), the model's outputs for training and held-out
-cameras, and a stage-1 schedule that ends after the run, or a rain map of no channels, stopping with a one-line error."""
+cameras, and a stage-1 schedule that ends after the run, or a rain map of no channels, stopping with a one-line
+error."""
 
 from __future__ import annotations
 
