@@ -1,17 +1,18 @@
-"""Gaussians in front of a training camera, nearer than any scene point it sees: floaters to prune.
+"""Gaussians at a training camera's position, nearer than the scene it sees: floaters to prune.
 
-A training camera's image can be explained by a translucent, background-coloured veil just in front
-of its lens as well as by the scene. Such a veil costs that view nothing and the other training
-views little (it sits outside their frusta or covers a few pixels of them), but a held-out view that
-looks through it loses 5-10 dB (benchmarks/RESULTS.md, the DeblurGS suite's notes). Splatfacto has no
-rule against it; gsplat's pruning looks at opacity and size only.
+A few Gaussians beside a training camera, on the capture path, can sit outside every training image
+(or cover a few pixels of some) and so cost the training photos nothing, while a held-out camera next
+to them looks through them: one held-out view lost 8 dB to two such Gaussians (benchmarks/RESULTS.md,
+the DeblurGS suite's notes). Splatfacto has no rule against them; gsplat's pruning looks at opacity
+and size only.
 
-The seed points tell where the scene starts for each camera: :func:`near_depths` takes a low
-quantile of the depths of the seed points that project into its image (occluded ones included,
-which only lowers the figure). :func:`in_front_of_cameras` marks the Gaussians whose centre projects
-into some training camera's image at less than ``fraction`` of that depth. A camera with too few
-seed points in view gets depth 0 and marks nothing, so a capture without seed points is left as
-splatfacto would leave it.
+The seed points tell where the scene starts for each camera: :func:`near_depths` takes a low quantile
+of the depths of the seed points that project into its image (occluded ones included, which only
+lowers the figure). :func:`near_cameras` marks the Gaussians within a ball around each camera centre
+whose radius is a share of that depth. A camera with too few seed points in view gets depth 0 and a
+ball of radius 0, so a capture without seed points is left as splatfacto would leave it. Rules on the
+frusta alone (Gaussians in an image nearer than the seed depth there) missed those two Gaussians,
+whose centres are in no training image.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""Near-camera pruning: where each camera's scene starts, and the Gaussians in front of it that go."""
+"""Near-camera pruning: where each camera's scene starts, and the Gaussians at its position that go."""
 
 from __future__ import annotations
 
 import torch
 
 from ns_plugins.splat.near_camera import near_cameras, near_depths, project_to_camera
-from tests.splat.test_model import look_at_c2w, make_camera, model  # noqa: F401 (fixture)
+from tests.splat.test_model import make_camera, model  # noqa: F401 (fixture)
 
 
 def test_projection_depth_and_image_bounds() -> None:
