@@ -121,3 +121,44 @@ def test_map_channels_below_one_is_an_error(trained: dict) -> None:
     with pytest.raises(DataError) as err:
         config.pipeline.setup(device="cpu", test_mode="test")
     assert str(err.value) == "error: --pipeline.model.predictor.map-channels: must be 1 or more, got 0"
+
+
+def test_rain_bound_fraction_outside_zero_one_is_an_error(trained: dict) -> None:
+    import yaml
+
+    from ns_plugins.data.errors import DataError
+
+    config = yaml.load(trained["config"].read_text(), Loader=yaml.Loader)
+    config.pipeline.model.rain_bound_fraction = 0.0
+    with pytest.raises(DataError) as err:
+        config.pipeline.setup(device="cpu", test_mode="test")
+    assert str(err.value) == "error: --pipeline.model.rain-bound-fraction: must be in (0, 1], got 0.0"
+
+
+def test_gaussians_see_the_clamped_rain_and_a_normalised_loss(trained: dict) -> None:
+    """Stage-2 loss on a smooth rainy image (a clear sky) and a B 0.2 too dark: a rain layer of 0.2 explains
+    the offset away unbounded, and is invisible to the Gaussians with the bound; the normalised loss is the
+    authors' divided by 1 + 0.8 w."""
+    import yaml
+
+    config = yaml.load(trained["config"].read_text(), Loader=yaml.Loader)
+    model = cast("RainyScapeModel", config.pipeline.setup(device="cpu", test_mode="test").model)
+    model.train()
+    h, w = 24, 32
+    rainy = torch.linspace(0.6, 0.9, h)[:, None, None].expand(h, w, 3).contiguous()
+    clean = (rainy - 0.2).requires_grad_()
+    rain = torch.full((h, w, 3), 0.2)  # where the photo shows no rain
+    outputs = {"rgb": clean, "rain": rain, "background": torch.zeros(3), "rain_view": torch.tensor([0])}
+    batch = {"image": (rainy * 255).to(torch.uint8)}
+
+    def gaussian_loss(**settings) -> float:
+        for key, value in settings.items():
+            setattr(model.config, key, value)
+        losses = model.get_loss_dict(outputs, batch)
+        return float(losses["main_loss"] + losses["clean_l1"])
+
+    plain = gaussian_loss(rain_bound_fraction=None, normalise_gaussian_loss=False)
+    bounded = gaussian_loss(rain_bound_fraction=0.1, normalise_gaussian_loss=False)
+    assert bounded > plain + 0.1  # the rain layer no longer hides B's error from the Gaussians
+    normalised = gaussian_loss(rain_bound_fraction=0.1, normalise_gaussian_loss=True)
+    assert normalised == pytest.approx(bounded / (1 + 0.8 * model.config.clean_l1_weight), rel=1e-5)
