@@ -61,7 +61,9 @@ SEED_NOTES = [
 
 SUITE_NOTES = [
     "The rain bound, the normalised Gaussian loss and L1(B, Y) at half weight (2026-12-07, both presets since "
-    "then; the table's rainyscape column). What held the derained gain down after the near-camera pruning "
+    "then; the table's rainyscape column: trained as variants with the preset's settings and evaluated with "
+    "`--reuse`, the baselines and the clean-trained runs are the earlier table's; trainings here repeat exactly). "
+    "What held the derained gain down after the near-camera pruning "
     "(issue16, the earlier preset's run; training views split by the ground truth's depth into sky and scene and "
     "by |Y - clean| > 0.02 into rain and rain-free pixels): rain-free sky 22.96 dB against the rainy baseline's "
     "27.35, the scene's pixels ahead (rain-free 26.11 / 24.20, rain 20.95 / 18.41). 39% of rainyscape's squared "
@@ -773,8 +775,9 @@ def suite_markdown(args, results: list, load: tuple) -> str:
         "Derained = each method's render of the training views vs the clean truth; gain = rainyscape - baseline; "
         "s/step: nerfstudio's timer (last half of each run, under the machine's load).",
         "",
-        "Clean-trained: `splatfacto-portable` trained on the clean truth of the same views, scored the same way: the "
-        "most a derainer can reach at this step budget; recovered = gain / (clean-trained - baseline)."
+        "Clean-trained: `splatfacto-portable` trained on the clean truth of the same views, scored the same way: "
+        "what rain costs splatfacto at this step budget (not a bound: rainyscape can pass it, its Gaussians train "
+        "under another loss); recovered = gain / (clean-trained - baseline)."
         + (
             f" Variant `{variants[0]}`: `rainyscape-small {variants[1]}`, its derained gain and held-out difference."
             if variants
