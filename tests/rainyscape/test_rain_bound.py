@@ -49,3 +49,17 @@ def test_bound_size_is_odd_and_follows_the_resolution() -> None:
     assert bound_size(0.1, 1000) == 101
     with pytest.raises(ValueError):
         top_hats(smooth_sky(), 4)
+
+
+def test_top_hats_match_a_square_window() -> None:
+    """The separable maximum is the square window's (checked against a direct 2D max pool)."""
+    import torch.nn.functional as F
+
+    image = torch.rand(20, 27, 3, generator=torch.Generator().manual_seed(0))
+    size = 5
+    x = F.pad(image.permute(2, 0, 1)[None], (2, 2, 2, 2), mode="replicate")
+    direct_max = F.max_pool2d(x, size, stride=1)[0].permute(1, 2, 0)
+    y = F.pad(-direct_max.permute(2, 0, 1)[None], (2, 2, 2, 2), mode="replicate")
+    direct_close = -F.max_pool2d(y, size, stride=1)[0].permute(1, 2, 0)
+    _, black = top_hats(image, size)
+    assert torch.allclose(black, direct_close - image, atol=1e-6)
