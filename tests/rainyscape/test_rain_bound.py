@@ -51,15 +51,17 @@ def test_bound_size_is_odd_and_follows_the_resolution() -> None:
         top_hats(smooth_sky(), 4)
 
 
-def test_top_hats_match_a_square_window() -> None:
-    """The separable maximum is the square window's (checked against a direct 2D max pool)."""
+@pytest.mark.parametrize("size", [3, 5, 9, 31])
+def test_top_hats_match_a_square_window(size: int) -> None:
+    """The running maximum (blocks of ``size``, the image's sides not multiples of it, a window wider than the
+    image too) is the square window's, checked against a direct 2D max pool."""
     import torch.nn.functional as F
 
     image = torch.rand(20, 27, 3, generator=torch.Generator().manual_seed(0))
-    size = 5
-    x = F.pad(image.permute(2, 0, 1)[None], (2, 2, 2, 2), mode="replicate")
+    pad = (size // 2,) * 4
+    x = F.pad(image.permute(2, 0, 1)[None], pad, mode="replicate")
     direct_max = F.max_pool2d(x, size, stride=1)[0].permute(1, 2, 0)
-    y = F.pad(-direct_max.permute(2, 0, 1)[None], (2, 2, 2, 2), mode="replicate")
+    y = F.pad(-direct_max.permute(2, 0, 1)[None], pad, mode="replicate")
     direct_close = -F.max_pool2d(y, size, stride=1)[0].permute(1, 2, 0)
     _, black = top_hats(image, size)
     assert torch.allclose(black, direct_close - image, atol=1e-6)
