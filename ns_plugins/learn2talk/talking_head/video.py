@@ -23,10 +23,20 @@ def _ffmpeg() -> str:
     return exe
 
 
+def fit_length(waveform: torch.Tensor, length: int) -> torch.Tensor:
+    """waveform [N] cut to, or padded with silence to, ``length`` samples."""
+    waveform = waveform.reshape(-1)[:length]
+    return torch.nn.functional.pad(waveform, (0, length - waveform.shape[0]))
+
+
 def write_video_with_audio(
     frames: Iterable[np.ndarray], fps: float, waveform: torch.Tensor, output: Path, sample_rate: int = SAMPLE_RATE
 ) -> Path:
-    """frames: uint8 [H, W, 3] (H, W even), waveform [N] -> H.264 + AAC mp4 at ``output``."""
+    """frames: uint8 [H, W, 3] (H, W even), waveform [N] -> H.264 + AAC mp4 at ``output``.
+
+    The audio is cut or padded with silence to the video's length here rather than by ffmpeg's
+    ``-shortest``, which now and then dropped a video frame from the middle of a 3-frame clip (1 run in 30).
+    """
     import imageio_ffmpeg
 
     output = Path(output)
@@ -34,7 +44,9 @@ def write_video_with_audio(
     with tempfile.TemporaryDirectory() as tmp:
         silent = Path(tmp) / "video.mp4"
         writer = None
+        count = 0
         for frame in frames:
+            count += 1
             if writer is None:
                 h, w = frame.shape[:2]
                 # fps: any number; pyright infers int from imageio-ffmpeg's unannotated default
@@ -53,7 +65,7 @@ def write_video_with_audio(
             raise ValueError("no frames to write")
         writer.close()
         wav = Path(tmp) / "audio.wav"
-        write_wav(wav, waveform, sample_rate)
+        write_wav(wav, fit_length(waveform, round(count * sample_rate / fps)), sample_rate)
         cmd = [
             _ffmpeg(),
             "-y",
@@ -71,7 +83,6 @@ def write_video_with_audio(
             "copy",
             "-c:a",
             "aac",
-            "-shortest",
             str(output),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
