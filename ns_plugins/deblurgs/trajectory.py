@@ -176,14 +176,16 @@ class ExposureTrajectory(nn.Module):
             return torch.full((idx.shape[0], 1), 0.5, device=self.control.device)
         return timestamps_from_logits(self.time_logits[idx])
 
-    def twists(self, idx: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
-        """idx [B], times [B, T] -> body-frame twists [B, T, 6]."""
+    def twists(self, idx: torch.Tensor, times: torch.Tensor, hold_corrections: bool = False) -> torch.Tensor:
+        """idx [B], times [B, T] -> body-frame twists [B, T, 6]; ``hold_corrections``: no gradient reaches the
+        pose corrections."""
         weights = curve_basis(self.config.mode, times, self.config.bezier_order)  # [B, T, K]
         control = scale_translation(self.control[idx], self.config.translation_scale)
         if self.config.mid_exposure != "free":
             mid = curve_basis(self.config.mode, self.mid_times(idx), self.config.bezier_order)  # [B, K]
             weights = weights - mid[:, None, :]
-            return weights @ control + self.corrections(idx)[:, None, :]
+            corrections = self.corrections(idx)
+            return weights @ control + (corrections.detach() if hold_corrections else corrections)[:, None, :]
         return weights @ control  # [B, T, K] @ [B, K, 6]
 
     def corrections(self, idx: torch.Tensor) -> torch.Tensor:
@@ -200,14 +202,17 @@ class ExposureTrajectory(nn.Module):
         """
         self.pose_correction.sub_(self.pose_correction.mean(0))
 
-    def poses(self, c2w: torch.Tensor, idx: torch.Tensor, times: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def poses(
+        self, c2w: torch.Tensor, idx: torch.Tensor, times: Optional[torch.Tensor] = None, hold_corrections: bool = False
+    ) -> torch.Tensor:
         """Sub-frame camera-to-worlds [B, T, 3, 4] for image poses c2w [B, 3, 4] of images idx [B].
 
         times [B, T]: exposure times in [0, 1]; default the learned sub-frame timestamps [B, N].
+        hold_corrections: the pose corrections get no gradient (``DeblurGSModelConfig.correction_start_fraction``).
         """
         if times is None:
             times = self.timestamps(idx)
-        delta = se3_exp(self.twists(idx, times))  # [B, T, 4, 4]
+        delta = se3_exp(self.twists(idx, times, hold_corrections))  # [B, T, 4, 4]
         return c2w[:, None, :3, :3] @ delta[..., :3, :] + torch.cat(
             [torch.zeros_like(c2w[:, None, :3, :3]), c2w[:, None, :3, 3:4]], -1
         )
@@ -227,6 +232,6 @@ class ExposureTrajectory(nn.Module):
         twists = self.twists(idx, self.timestamps(idx))  # [B, N, 6]
         return twists.mean(1) - self.twists(idx, self.mid_times(idx)[:, None])[:, 0]
 
-    def mid_poses(self, c2w: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    def mid_poses(self, c2w: torch.Tensor, idx: torch.Tensor, hold_corrections: bool = False) -> torch.Tensor:
         """Mid-exposure poses [B, 3, 4]: the sharp image to render for image idx."""
-        return self.poses(c2w, idx, self.mid_times(idx)[:, None].to(c2w))[:, 0]
+        return self.poses(c2w, idx, self.mid_times(idx)[:, None].to(c2w), hold_corrections)[:, 0]

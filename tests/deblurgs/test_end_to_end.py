@@ -127,20 +127,19 @@ def test_pose_corrections_stay_zero_mean(trained: dict) -> None:
     assert correction.mean(0).abs().max() < 1e-7
 
 
-def test_zero_subframe_preset_is_one_line_error(trained: dict) -> None:
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--pipeline.model.trajectory.num-subframes", 0, "num-subframes: must be at least 1"),
+        ("--pipeline.model.correction-start-fraction", 1.5, "correction-start-fraction: must be in [0, 1)"),
+    ],
+)
+def test_bad_trajectory_setting_is_one_line_error(trained: dict, flag: str, value: float, message: str) -> None:
     proc = run(
-        *train_args(
-            "deblurgs-small",
-            trained["data"],
-            trained["root"] / "bad",
-            "bad",
-            STEPS,
-            "--pipeline.model.trajectory.num-subframes",
-            0,
-        ),
+        *train_args("deblurgs-small", trained["data"], trained["root"] / "bad", "bad", STEPS, flag, value),
         cwd=trained["root"],
         check=False,
     )
     assert proc.returncode != 0
-    assert "num-subframes: must be at least 1" in proc.stdout + proc.stderr
+    assert message in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr

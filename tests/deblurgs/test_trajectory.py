@@ -175,6 +175,20 @@ def test_zero_mean_correction_removes_a_common_rotation() -> None:
     assert traj.pose_correction.grad[0].abs().sum() == 0 and traj.pose_correction.grad[1].abs().sum() > 0
 
 
+def test_held_corrections_get_no_gradient() -> None:
+    """``hold_corrections`` (before ``correction_start_fraction``): the curve learns, the pose correction does not."""
+    traj = ExposureTrajectoryConfig(bezier_order=2, num_subframes=5, mid_exposure="anchored").setup(num_images=2)
+    with torch.no_grad():
+        traj.pose_correction.fill_(0.01)
+    c2w, idx = random_c2w(1).float(), torch.tensor([1])
+    held = traj.poses(c2w, idx, hold_corrections=True)
+    assert torch.allclose(held, traj.poses(c2w, idx))  # the same poses
+    held.sum().backward()
+    assert traj.pose_correction.grad is None and traj.control.grad is not None
+    traj.mid_poses(c2w, idx).sum().backward()
+    assert traj.pose_correction.grad is not None and traj.pose_correction.grad[1].abs().sum() > 0
+
+
 def test_translation_scale_scales_only_the_curve_translation() -> None:
     plain = ExposureTrajectoryConfig(bezier_order=2, num_subframes=5).setup(num_images=2).double()
     scaled = (
