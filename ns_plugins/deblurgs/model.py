@@ -87,6 +87,10 @@ class DeblurGSModel(PortableSplatModel):
     def in_warmup(self, step: int) -> bool:
         return step < round(self.config.warmup_fraction * self.total_steps)
 
+    def corrections_held(self, step: int) -> bool:
+        """Before ``correction_start_fraction`` of the run: no gradient reaches the pose corrections."""
+        return step < round(self.config.correction_start_fraction * self.total_steps)
+
     def smoothness_weight(self, step: int) -> float:
         return exponential_weight(
             step, self.total_steps, self.config.smooth_weight_start, self.config.smooth_weight_end
@@ -118,7 +122,7 @@ class DeblurGSModel(PortableSplatModel):
         """Training camera -> poses to render [N, 3, 4] (1 at mid-exposure during the warm-up)."""
         idx = self.train_index(camera)
         c2w = camera.camera_to_worlds.reshape(1, 3, 4).to(self.device)
-        hold = step < round(self.config.correction_start_fraction * self.total_steps)
+        hold = self.corrections_held(step)
         if self.in_warmup(step):
             return self.trajectory.mid_poses(c2w, idx, hold)
         return self.trajectory.poses(c2w, idx, hold_corrections=hold)[0]

@@ -73,7 +73,7 @@ def rainyscape_trainer_config(
 
 
 def preset_model(**settings: Any) -> RainyScapeModelConfig:
-    """The model with the two settings both presets change from the authors' (see the module docstring)."""
+    """The model with the three settings both presets change from the authors' (see the module docstring)."""
     return RainyScapeModelConfig(rain_bound_fraction=0.1, normalise_gaussian_loss=True, clean_l1_weight=0.5, **settings)
 
 
