@@ -2,9 +2,12 @@
 
     ns-rainyscape-derain --load-config outputs/.../config.yml --output-dir derained/
 
-writes ``derained/<image stem>.png`` (the clean render of each training view, full resolution) and,
-unless ``--no-rain``, ``derained/rain/<image stem>.png`` (its predicted rain layer; with a darkening
-layer, ``--pipeline.model.predictor.darkening True``, its positive part, and the negative part in
+writes ``derained/<image stem>.png`` (the clean render of each training view, full resolution),
+unless ``--no-photo`` ``derained/photo/<image stem>.png`` (the training photo with its predicted rain
+layer taken out, Y - R: it keeps the photo's own detail and per-view blur, which a render of the 3D
+scene cannot; rain the layer missed stays in it), and, unless ``--no-rain``,
+``derained/rain/<image stem>.png`` (its predicted rain layer; with a darkening layer,
+``--pipeline.model.predictor.darkening True``, its positive part, and the negative part in
 ``derained/rain_dark/``).
 """
 
@@ -31,10 +34,12 @@ class DerainArgs:
     output_dir: Path = Path("derained")
     rain: bool = True
     """Also write each view's rain layer under <output-dir>/rain/."""
+    photo: bool = True
+    """Also write each training photo with its rain layer taken out under <output-dir>/photo/."""
 
 
 def main(args: DerainArgs) -> Path:
-    from ns_plugins.rainyscape.evaluation import render_train_views, train_stems
+    from ns_plugins.rainyscape.evaluation import photo_without_rain, render_train_views, train_photos, train_stems
     from ns_plugins.splat.evaluate import load_trained_pipeline
 
     if not Path(args.load_config).is_file():
@@ -45,14 +50,18 @@ def main(args: DerainArgs) -> Path:
     model = cast("RainyScapeModel", pipeline.model)
     views = render_train_views(pipeline)
     darkening = model.config.predictor.darkening
-    for stem, (clean, rain) in zip(train_stems(pipeline), views):
+    photos = train_photos(pipeline) if args.photo else [None] * len(views)
+    for stem, (clean, rain), photo in zip(train_stems(pipeline), views, photos):
         writer.write_rgb_png(args.output_dir / f"{stem}.png", clean.numpy())
+        if photo is not None and rain is not None:
+            writer.write_rgb_png(args.output_dir / "photo" / f"{stem}.png", photo_without_rain(photo, rain).numpy())
         if args.rain and rain is not None:
             writer.write_rgb_png(args.output_dir / "rain" / f"{stem}.png", rain.clamp(0, 1).numpy())
             if darkening:  # the layer's negative part, as the generator's gt/rain_dark
                 writer.write_rgb_png(args.output_dir / "rain_dark" / f"{stem}.png", (-rain).clamp(0, 1).numpy())
     print(
         f"wrote {len(views)} derained training images to {args.output_dir}"
+        + (f" (the photos without their rain in {args.output_dir / 'photo'})" if args.photo else "")
         + (f" (rain layers in {args.output_dir / 'rain'})" if args.rain else "")
         + (f" (darkening layers in {args.output_dir / 'rain_dark'})" if args.rain and darkening else "")
     )

@@ -3,8 +3,11 @@
 - ``render_train_views``: any trained pipeline's clean render of each training view (for
   rainyscape also its rain layer); the same function scores the baseline, whose render of a
   training view is its only "derained" image.
+- ``train_photos`` / ``photo_without_rain``: the rainy training photos Y and each one with its rain
+  layer taken out, Y - R: the photo's own detail where the render is the scene's 3D-consistent
+  estimate (``ns-rainyscape-derain`` writes both).
 - ``train_view_metrics`` / ``rainy_input_metrics``: PSNR/SSIM of those renders / of the rainy
-  inputs themselves against gt/clean.
+  inputs themselves against gt/clean; ``photo_derained_metrics``: of Y - R.
 - ``rain_angle_error_deg``: the model's rain angle estimate against gt/scene.json's.
 - ``rain_layer_error``: the predicted rain layers of the training views against gt/rain (- gt/rain_dark).
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, cast
 
 import numpy as np
 import torch
@@ -57,6 +60,27 @@ def render_train_views(pipeline) -> List[Tuple[torch.Tensor, Optional[torch.Tens
     finally:
         model.train(was_training)
     return views
+
+
+def train_photos(pipeline) -> List[torch.Tensor]:
+    """The training photos [H, W, 3] (the rainy images the run trained on), in camera order."""
+    dataset = pipeline.datamanager.train_dataset
+    return [dataset.get_image_float32(i)[..., :3] for i in range(len(dataset))]
+
+
+def photo_without_rain(rainy: torch.Tensor, rain: torch.Tensor) -> torch.Tensor:
+    """A rainy photo [H, W, 3] with its rain layer [H, W, 3] (signed with a darkening layer) taken out, in [0, 1]."""
+    return (rainy - rain).clamp(0.0, 1.0)
+
+
+def photo_derained_metrics(pipeline, data: Path) -> Dict[str, float]:
+    """The training photos with their predicted rain layers taken out vs gt/clean (rainyscape runs only)."""
+    targets = [load_rgb(Path(data) / f"gt/clean/{s}.png") for s in train_stems(pipeline)]
+    views = render_train_views(pipeline)
+    if any(rain is None for _, rain in views):
+        raise ValueError("photo_derained_metrics needs a run with a rain layer (rainyscape)")
+    derained = [photo_without_rain(y, cast(torch.Tensor, r)) for y, (_, r) in zip(train_photos(pipeline), views)]
+    return image_pair_metrics(derained, targets)
 
 
 def train_view_metrics(pipeline, data: Path) -> Dict[str, float]:

@@ -67,6 +67,7 @@ def test_render_writes_clean_video(trained: dict, monkeypatch: pytest.MonkeyPatc
 
 def test_derain_writes_training_images_and_rain(trained: dict, capsys: pytest.CaptureFixture) -> None:
     from ns_plugins.rainyscape.derain_cli import DerainArgs, main
+    from ns_plugins.rainyscape.evaluation import load_rgb
 
     out = trained["root"] / "derained"
     main(DerainArgs(load_config=trained["config"], output_dir=out))
@@ -75,6 +76,15 @@ def test_derain_writes_training_images_and_rain(trained: dict, capsys: pytest.Ca
     train_stems = sorted(p.stem for p in (trained["data"] / "gt/rain").glob("*.png"))
     assert sorted(p.stem for p in out.glob("*.png")) == train_stems
     assert sorted(p.stem for p in (out / "rain").glob("*.png")) == train_stems
+    assert sorted(p.stem for p in (out / "photo").glob("*.png")) == train_stems
+    # the photo without its rain is the training photo minus the layer written beside it (8-bit rounding apart)
+    stem = train_stems[0]
+    photo, rain, rainy = (
+        load_rgb(p)
+        for p in (out / f"photo/{stem}.png", out / f"rain/{stem}.png", trained["data"] / f"images/{stem}.png")
+    )
+    assert float((photo - (rainy - rain).clamp(0, 1)).abs().max()) <= 2.5 / 255
+    assert float((photo - rainy).abs().mean()) > 0  # something was taken out
 
 
 def test_darkening_flag_trains_a_signed_layer_and_derain_writes_both(
