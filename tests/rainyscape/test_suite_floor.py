@@ -18,7 +18,14 @@ GAIN_FLOOR = 1.0
 the suite: +1.84 at 600 steps)."""
 
 
+PHOTO_FLOOR = 0.3
+"""dB of the photos without their rain layers over the rainy photos (measured here: 28.32 against 27.33 at 300
+steps; the suite: 30.92 at 600)."""
+
+
 def test_smallest_suite_scene_derains_its_training_views(tmp_path: Path) -> None:
+    from ns_plugins.rainyscape.evaluation import rainy_input_metrics
+
     scene = next(s for s in bench.SUITE if s.name == "sparse")
     data = bench.suite_dataset(scene, tmp_path / "data", reuse=False)
     scores = {}
@@ -29,4 +36,6 @@ def test_smallest_suite_scene_derains_its_training_views(tmp_path: Path) -> None
     base, rain = scores["splatfacto-portable"], scores["rainyscape-small"]
     gain = rain["train_derained"]["psnr"] - base["train_derained"]["psnr"]
     assert gain >= GAIN_FLOOR, scores
+    # ns-rainyscape-derain's photo/ (each photo without its rain layer) beats the rainy photos themselves
+    assert rain["photo_derained"]["psnr"] >= rainy_input_metrics(data)["psnr"] + PHOTO_FLOOR, scores
     assert rain["heldout"]["psnr"] >= base["heldout"]["psnr"] - 1.0, scores
