@@ -100,7 +100,9 @@ SUITE_NOTES = [
     "headroom passes 1 dB with the longer run, but rainyscape does not follow it: on rain pixels it is at 27.22 "
     "dB (baseline 25.61, clean-trained 28.42; B keeps 3% of the rain), on rain-free ones 28.34 (baseline 28.45, "
     "clean-trained 28.88). The rest of the gap is B's fit on rain-free pixels, which the rain does not touch in "
-    "the photos; not pursued further this stop.",
+    "the photos. Not the anchor L1(B, Y) (600 steps, single runs, derained / held-out / photo - R: weight 0 "
+    "26.92 / 26.85 / 30.59, 0.5 (preset) 27.02 / 27.21 / 30.22, 1 26.89 / 27.05 / 30.12); not pursued further "
+    "this stop.",
     "The rain bound, the normalised Gaussian loss and L1(B, Y) at half weight (2026-12-07, both presets since "
     "then; the table's rainyscape column: trained as variants with the preset's settings and evaluated with "
     "`--reuse`, the baselines and the clean-trained runs are the earlier table's; trainings here repeat exactly). "
