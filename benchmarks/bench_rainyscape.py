@@ -235,15 +235,17 @@ def evaluate(config: Path, data: Path) -> dict:
         photo_derained_metrics,
         rain_angle_error_deg,
         rain_layer_error,
+        render_train_views,
         train_view_metrics,
     )
     from ns_plugins.splat.evaluate import heldout_metrics, load_trained_pipeline
 
     pipeline, _ = load_trained_pipeline(config)
     heldout = heldout_metrics(pipeline)
+    views = render_train_views(pipeline)  # rendered once for every score below
     result = {
         "heldout": {"psnr": heldout["psnr"], "ssim": heldout["ssim"]},
-        "train_derained": train_view_metrics(pipeline, data),
+        "train_derained": train_view_metrics(pipeline, data, views),
         "gaussians": int(cast("PortableSplatModel", pipeline.model).num_points),
         "seconds_per_step": seconds_per_step(config),
     }
@@ -252,8 +254,8 @@ def evaluate(config: Path, data: Path) -> dict:
         angle = rain_angle()
         result["angle_deg"] = float("nan") if angle is None else math.degrees(angle)
         result["angle_error_deg"] = rain_angle_error_deg(angle, data)
-        result.update(rain_layer_error(pipeline, data))
-        result["photo_derained"] = photo_derained_metrics(pipeline, data)
+        result.update(rain_layer_error(pipeline, data, views))
+        result["photo_derained"] = photo_derained_metrics(pipeline, data, views)
     return result
 
 

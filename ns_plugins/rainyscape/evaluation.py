@@ -26,6 +26,10 @@ from PIL import Image
 from ns_plugins.data import metrics
 from ns_plugins.rainyscape.rain_angle import angle_difference
 
+TrainViews = List[Tuple[torch.Tensor, Optional[torch.Tensor]]]
+"""(clean [H, W, 3], rain [H, W, 3] or None) per training view: ``render_train_views``' result, rendered once
+and passed to each score below."""
+
 
 def load_rgb(path: Path) -> torch.Tensor:
     """An image file -> float [H, W, 3] in [0, 1]."""
@@ -45,7 +49,7 @@ def train_stems(pipeline) -> List[str]:
 
 
 @torch.no_grad()
-def render_train_views(pipeline) -> List[Tuple[torch.Tensor, Optional[torch.Tensor]]]:
+def render_train_views(pipeline) -> TrainViews:
     """(clean [H, W, 3], rain [H, W, 3] or None) of every training view at full resolution."""
     model = pipeline.model
     was_training = model.training
@@ -73,20 +77,21 @@ def photo_without_rain(rainy: torch.Tensor, rain: torch.Tensor) -> torch.Tensor:
     return (rainy - rain).clamp(0.0, 1.0)
 
 
-def photo_derained_metrics(pipeline, data: Path) -> Dict[str, float]:
+def photo_derained_metrics(pipeline, data: Path, views: Optional[TrainViews] = None) -> Dict[str, float]:
     """The training photos with their predicted rain layers taken out vs gt/clean (rainyscape runs only)."""
     targets = [load_rgb(Path(data) / f"gt/clean/{s}.png") for s in train_stems(pipeline)]
-    views = render_train_views(pipeline)
+    views = render_train_views(pipeline) if views is None else views
     if any(rain is None for _, rain in views):
         raise ValueError("photo_derained_metrics needs a run with a rain layer (rainyscape)")
     derained = [photo_without_rain(y, cast(torch.Tensor, r)) for y, (_, r) in zip(train_photos(pipeline), views)]
     return image_pair_metrics(derained, targets)
 
 
-def train_view_metrics(pipeline, data: Path) -> Dict[str, float]:
+def train_view_metrics(pipeline, data: Path, views: Optional[TrainViews] = None) -> Dict[str, float]:
     """Clean renders of the training views vs gt/clean."""
     targets = [load_rgb(Path(data) / f"gt/clean/{s}.png") for s in train_stems(pipeline)]
-    return image_pair_metrics([clean for clean, _ in render_train_views(pipeline)], targets)
+    views = render_train_views(pipeline) if views is None else views
+    return image_pair_metrics([clean for clean, _ in views], targets)
 
 
 def rainy_input_metrics(data: Path) -> Dict[str, float]:
@@ -118,14 +123,13 @@ def true_rain(data: Path, stem: str) -> torch.Tensor:
     return rain - load_rgb(dark) if dark.is_file() else rain
 
 
-def rain_layer_error(pipeline, data: Path) -> Dict[str, float]:
+def rain_layer_error(pipeline, data: Path, views: Optional[TrainViews] = None) -> Dict[str, float]:
     """Mean |R - R_true| of the predicted rain layers over the training views, and mean |R_true|
     (the error of R = 0)."""
     stems = train_stems(pipeline)
     truth = [true_rain(Path(data), s) for s in stems]
-    predicted = [
-        rain if rain is not None else torch.zeros_like(t) for (_, rain), t in zip(render_train_views(pipeline), truth)
-    ]
+    views = render_train_views(pipeline) if views is None else views
+    predicted = [rain if rain is not None else torch.zeros_like(t) for (_, rain), t in zip(views, truth)]
     return {
         "rain_l1": float(np.mean([float((p - t).abs().mean()) for p, t in zip(predicted, truth)])),
         "zero_rain_l1": float(np.mean([float(t.abs().mean()) for t in truth])),
