@@ -4,7 +4,8 @@
 
 writes ``derained/<image stem>.png`` (the clean render of each training view, full resolution),
 unless ``--no-photo`` ``derained/photo/<image stem>.png`` (the training photo with its predicted rain
-layer taken out, Y - R: it keeps the photo's own detail and per-view blur, which a render of the 3D
+layer taken out, Y - R, and its dark streaks along the rain angle filled from the render
+(``derained_photo``): it keeps the photo's own detail and per-view blur, which a render of the 3D
 scene cannot; rain the layer missed stays in it), and, unless ``--no-rain``,
 ``derained/rain/<image stem>.png`` (its predicted rain layer; with a darkening layer,
 ``--pipeline.model.predictor.darkening True``, its positive part, and the negative part in
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, cast
 
 from ns_plugins.data import writer
 from ns_plugins.data.errors import DataError, exits_on_data_error
+from ns_plugins.rainyscape.derained_photo import STREAK_LENGTH_PX, STREAK_WIDTH_PX
 
 if TYPE_CHECKING:
     from ns_plugins.rainyscape.model import RainyScapeModel
@@ -35,26 +37,38 @@ class DerainArgs:
     rain: bool = True
     """Also write each view's rain layer under <output-dir>/rain/."""
     photo: bool = True
-    """Also write each training photo with its rain layer taken out under <output-dir>/photo/."""
+    """Also write each training photo with its rain taken out under <output-dir>/photo/."""
+    dark_streaks: bool = True
+    """In photo/, fill thin dark lines along the rain angle from the render (rain that darkens, which the rain
+    layer R >= 0 cannot hold); off: photo/ is Y - R. Not used with a darkening layer, which holds them."""
+    streak_width: int = STREAK_WIDTH_PX
+    """Pixels (odd) across the dark streaks filled: streaks up to about width - 2 px wide are filled. Raise it for
+    wide streaks at high resolution."""
+    streak_length: int = STREAK_LENGTH_PX
+    """Pixels (odd) along them: a dark line at least this long along the rain counts as a streak."""
 
 
 def main(args: DerainArgs) -> Path:
-    from ns_plugins.rainyscape.evaluation import photo_without_rain, render_train_views, train_photos, train_stems
+    from ns_plugins.rainyscape.evaluation import derained_photos, render_train_views, train_stems
     from ns_plugins.splat.evaluate import load_trained_pipeline
 
     if not Path(args.load_config).is_file():
         raise DataError(args.load_config, "no such config file (pass the config.yml of an ns-train run)")
+    for flag, value in (("--streak-width", args.streak_width), ("--streak-length", args.streak_length)):
+        if value < 1 or value % 2 == 0:
+            raise DataError(flag, f"must be an odd number of pixels, got {value}")
     pipeline, _ = load_trained_pipeline(args.load_config)
     if not hasattr(pipeline.model, "predictor"):
         raise DataError(args.load_config, "not a rainyscape run (its model has no rain predictor)")
     model = cast("RainyScapeModel", pipeline.model)
     views = render_train_views(pipeline)
     darkening = model.config.predictor.darkening
-    photos = train_photos(pipeline) if args.photo else [None] * len(views)
+    length = args.streak_length if args.dark_streaks else None
+    photos = derained_photos(pipeline, views, args.streak_width, length) if args.photo else [None] * len(views)
     for stem, (clean, rain), photo in zip(train_stems(pipeline), views, photos):
         writer.write_rgb_png(args.output_dir / f"{stem}.png", clean.numpy())
-        if photo is not None and rain is not None:
-            writer.write_rgb_png(args.output_dir / "photo" / f"{stem}.png", photo_without_rain(photo, rain).numpy())
+        if photo is not None:
+            writer.write_rgb_png(args.output_dir / "photo" / f"{stem}.png", photo.numpy())
         if args.rain and rain is not None:
             writer.write_rgb_png(args.output_dir / "rain" / f"{stem}.png", rain.clamp(0, 1).numpy())
             if darkening:  # the layer's negative part, as the generator's gt/rain_dark

@@ -3,11 +3,11 @@
 - ``render_train_views``: any trained pipeline's clean render of each training view (for
   rainyscape also its rain layer); the same function scores the baseline, whose render of a
   training view is its only "derained" image.
-- ``train_photos`` / ``photo_without_rain``: the rainy training photos Y and each one with its rain
-  layer taken out, Y - R: the photo's own detail where the render is the scene's 3D-consistent
-  estimate (``ns-rainyscape-derain`` writes both).
+- ``train_photos`` / ``derained_photos``: the rainy training photos Y and each one with its rain
+  taken out (``derained_photo``: Y - R, dark streaks from the render): the photo's own detail where the
+  render is the scene's 3D-consistent estimate (``ns-rainyscape-derain`` writes both).
 - ``train_view_metrics`` / ``rainy_input_metrics``: PSNR/SSIM of those renders / of the rainy
-  inputs themselves against gt/clean; ``photo_derained_metrics``: of Y - R.
+  inputs themselves against gt/clean; ``photo_derained_metrics``: of the derained photos.
 - ``rain_angle_error_deg``: the model's rain angle estimate against gt/scene.json's.
 - ``rain_layer_error``: the predicted rain layers of the training views against gt/rain (- gt/rain_dark).
 """
@@ -24,6 +24,7 @@ import torch
 from PIL import Image
 
 from ns_plugins.data import metrics
+from ns_plugins.rainyscape.derained_photo import STREAK_LENGTH_PX, STREAK_WIDTH_PX, derained_photo
 from ns_plugins.rainyscape.rain_angle import angle_difference
 
 TrainViews = List[Tuple[torch.Tensor, Optional[torch.Tensor]]]
@@ -72,19 +73,31 @@ def train_photos(pipeline) -> List[torch.Tensor]:
     return [dataset.get_image_float32(i)[..., :3] for i in range(len(dataset))]
 
 
-def photo_without_rain(rainy: torch.Tensor, rain: torch.Tensor) -> torch.Tensor:
-    """A rainy photo [H, W, 3] with its rain layer [H, W, 3] (signed with a darkening layer) taken out, in [0, 1]."""
-    return (rainy - rain).clamp(0.0, 1.0)
+def derained_photos(
+    pipeline,
+    views: Optional[TrainViews] = None,
+    streak_width: int = STREAK_WIDTH_PX,
+    streak_length: Optional[int] = STREAK_LENGTH_PX,
+) -> List[torch.Tensor]:
+    """Each training photo [H, W, 3] with its rain taken out (``derained_photo``), in camera order (rainyscape
+    runs only: the views need their rain layers). streak_width / streak_length: pixels across / along the
+    dark streaks the render fills (``dark_streaks``); streak_length None: no filling, Y - R."""
+    views = render_train_views(pipeline) if views is None else views
+    if any(rain is None for _, rain in views):
+        raise ValueError("derained photos need a run with a rain layer (rainyscape)")
+    model = pipeline.model
+    # a signed rain layer holds the dark streaks itself; R >= 0 leaves them to the render
+    angle = None if model.config.predictor.darkening or streak_length is None else model.rain_angle()
+    return [
+        derained_photo(y, cast(torch.Tensor, rain), clean, angle, streak_width, streak_length or 1)
+        for y, (clean, rain) in zip(train_photos(pipeline), views)
+    ]
 
 
 def photo_derained_metrics(pipeline, data: Path, views: Optional[TrainViews] = None) -> Dict[str, float]:
-    """The training photos with their predicted rain layers taken out vs gt/clean (rainyscape runs only)."""
+    """The training photos with their rain taken out (``derained_photos``) vs gt/clean (rainyscape runs only)."""
     targets = [load_rgb(Path(data) / f"gt/clean/{s}.png") for s in train_stems(pipeline)]
-    views = render_train_views(pipeline) if views is None else views
-    if any(rain is None for _, rain in views):
-        raise ValueError("photo_derained_metrics needs a run with a rain layer (rainyscape)")
-    derained = [photo_without_rain(y, cast(torch.Tensor, r)) for y, (_, r) in zip(train_photos(pipeline), views)]
-    return image_pair_metrics(derained, targets)
+    return image_pair_metrics(derained_photos(pipeline, views), targets)
 
 
 def train_view_metrics(pipeline, data: Path, views: Optional[TrainViews] = None) -> Dict[str, float]:

@@ -66,6 +66,7 @@ def test_render_writes_clean_video(trained: dict, monkeypatch: pytest.MonkeyPatc
 
 
 def test_derain_writes_training_images_and_rain(trained: dict, capsys: pytest.CaptureFixture) -> None:
+    from ns_plugins.data.errors import DataError
     from ns_plugins.rainyscape.derain_cli import DerainArgs, main
     from ns_plugins.rainyscape.evaluation import load_rgb
 
@@ -77,14 +78,25 @@ def test_derain_writes_training_images_and_rain(trained: dict, capsys: pytest.Ca
     assert sorted(p.stem for p in out.glob("*.png")) == train_stems
     assert sorted(p.stem for p in (out / "rain").glob("*.png")) == train_stems
     assert sorted(p.stem for p in (out / "photo").glob("*.png")) == train_stems
-    # the photo without its rain is the training photo minus the layer written beside it (8-bit rounding apart)
+    # the photo without its rain is the training photo minus the layer written beside it, lifted only towards
+    # the render written beside it (its dark streaks; 8-bit rounding apart)
     stem = train_stems[0]
-    photo, rain, rainy = (
+    photo, rain, rainy, render = (
         load_rgb(p)
-        for p in (out / f"photo/{stem}.png", out / f"rain/{stem}.png", trained["data"] / f"images/{stem}.png")
+        for p in (
+            out / f"photo/{stem}.png",
+            out / f"rain/{stem}.png",
+            trained["data"] / f"images/{stem}.png",
+            out / f"{stem}.png",
+        )
     )
-    assert float((photo - (rainy - rain).clamp(0, 1)).abs().max()) <= 2.5 / 255
+    minus_rain = (rainy - rain).clamp(0, 1)
+    assert float((minus_rain - photo).max()) <= 2.5 / 255
+    assert float((photo - torch.maximum(minus_rain, render)).max()) <= 2.5 / 255
     assert float((photo - rainy).abs().mean()) > 0  # something was taken out
+    # an even streak width is one line naming the flag, before the run is loaded
+    with pytest.raises(DataError, match="--streak-width: must be an odd number of pixels, got 4"):
+        main(DerainArgs(load_config=trained["config"], output_dir=out, streak_width=4))
 
 
 def test_darkening_flag_trains_a_signed_layer_and_derain_writes_both(
