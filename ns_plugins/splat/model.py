@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Literal, Optional, Tuple, Type, Union
 from unittest import mock
@@ -69,10 +70,18 @@ def viewmats_from_camera_to_worlds(c2w: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.cat([rot_inv, trans_inv], dim=2), bottom], dim=1)
 
 
+_LPIPS_PATCH_LOCK = threading.Lock()
+"""The patch below is on a module attribute, seen by every thread: models built in two threads at once (a
+benchmark scoring scenes side by side) would otherwise end it under each other and download AlexNet."""
+
+
 @contextlib.contextmanager
 def _lpips_built_lazily() -> Iterator[None]:
     """Make splatfacto's ``populate_modules`` build :class:`LazyLPIPS` instead of downloading AlexNet."""
-    with mock.patch("torchmetrics.image.lpip.LearnedPerceptualImagePatchSimilarity", lambda **_: LazyLPIPS()):
+    with (
+        _LPIPS_PATCH_LOCK,
+        mock.patch("torchmetrics.image.lpip.LearnedPerceptualImagePatchSimilarity", lambda **_: LazyLPIPS()),
+    ):
         yield
 
 

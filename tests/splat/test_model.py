@@ -66,6 +66,31 @@ def test_lpips_reported_unavailable_without_cached_weights(model, tmp_path, monk
     assert not any(k.startswith("lpips") for k in model.state_dict())
 
 
+def test_lpips_patch_holds_while_models_are_built_in_two_threads() -> None:
+    import threading
+    import time
+
+    import torchmetrics.image.lpip as lpip_module
+
+    from ns_plugins.splat.model import _lpips_built_lazily
+
+    original = lpip_module.LearnedPerceptualImagePatchSimilarity
+    patched_inside = []
+
+    def build() -> None:
+        with _lpips_built_lazily():
+            time.sleep(0.05)  # the other thread tries to start and end its own patch meanwhile
+            patched_inside.append(lpip_module.LearnedPerceptualImagePatchSimilarity is not original)
+
+    threads = [threading.Thread(target=build) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert patched_inside == [True, True]
+    assert lpip_module.LearnedPerceptualImagePatchSimilarity is original
+
+
 def test_viewmats_match_nerfstudio() -> None:
     c2w = torch.stack([look_at_c2w(torch.tensor(e)) for e in ([2.0, 0.5, 1.0], [-1.0, 2.0, 0.3])])
     flip = torch.diag(torch.tensor([1.0, -1.0, -1.0, 1.0]))
