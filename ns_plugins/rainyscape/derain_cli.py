@@ -34,6 +34,7 @@ class DerainArgs:
     load_config: Path
     """The run's config.yml."""
     output_dir: Path = Path("derained")
+    """Where to write <stem>.png (the clean renders), photo/, rain/ and rain_dark/."""
     rain: bool = True
     """Also write each view's rain layer under <output-dir>/rain/."""
     photo: bool = True
