@@ -64,8 +64,11 @@ def main(args: DerainArgs) -> Path:
     model = cast("RainyScapeModel", pipeline.model)
     views = render_train_views(pipeline)
     darkening = model.config.predictor.darkening
-    length = args.streak_length if args.dark_streaks else None
-    photos = derained_photos(pipeline, views, args.streak_width, length) if args.photo else [None] * len(views)
+    photos = (
+        derained_photos(pipeline, views, args.streak_width, args.streak_length, args.dark_streaks)
+        if args.photo
+        else [None] * len(views)
+    )
     for stem, (clean, rain), photo in zip(train_stems(pipeline), views, photos):
         writer.write_rgb_png(args.output_dir / f"{stem}.png", clean.numpy())
         if photo is not None:

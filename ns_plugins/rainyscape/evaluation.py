@@ -77,19 +77,20 @@ def derained_photos(
     pipeline,
     views: Optional[TrainViews] = None,
     streak_width: int = STREAK_WIDTH_PX,
-    streak_length: Optional[int] = STREAK_LENGTH_PX,
+    streak_length: int = STREAK_LENGTH_PX,
+    fill_dark_streaks: bool = True,
 ) -> List[torch.Tensor]:
     """Each training photo [H, W, 3] with its rain taken out (``derained_photo``), in camera order (rainyscape
     runs only: the views need their rain layers). streak_width / streak_length: pixels across / along the
-    dark streaks the render fills (``dark_streaks``); streak_length None: no filling, Y - R."""
+    dark streaks the render fills (``dark_streaks``); fill_dark_streaks False: Y - R."""
     views = render_train_views(pipeline) if views is None else views
     if any(rain is None for _, rain in views):
         raise ValueError("derained photos need a run with a rain layer (rainyscape)")
     model = pipeline.model
     # a signed rain layer holds the dark streaks itself; R >= 0 leaves them to the render
-    angle = None if model.config.predictor.darkening or streak_length is None else model.rain_angle()
+    angle = model.rain_angle() if fill_dark_streaks and not model.config.predictor.darkening else None
     return [
-        derained_photo(y, cast(torch.Tensor, rain), clean, angle, streak_width, streak_length or 1)
+        derained_photo(y, cast(torch.Tensor, rain), clean, angle, streak_width, streak_length)
         for y, (clean, rain) in zip(train_photos(pipeline), views)
     ]
 
