@@ -10,8 +10,9 @@ sparse and wide45). So the photo keeps R >= 0, and its dark streaks come from th
   depth; a dark dot, an edge or a line at another angle scores ~0 (a closing along the streak fills
   them as well as one across it).
 - ``derained_photo``: Y - R, lifted towards the clean render B where it is darker than B, by at most
-  that score: the photo's own detail stays wherever B does not say it is too dark, and the scene's own
-  dark lines along the rain stay because B has them too.
+  that score (measured on Y - R: on Y the gap between two bright streaks is a dark line too): the photo's
+  own detail stays wherever B does not say it is too dark, and the scene's own dark lines along the rain
+  stay because B has them too.
 
 Angles are radians in pixel coordinates (x right, y down), along the streaks (``rain_angle``).
 """
@@ -86,5 +87,6 @@ def derained_photo(
     clean = (photo - rain).clamp(0.0, 1.0)
     if render is None or angle is None:
         return clean
-    lift = torch.minimum(render - clean, dark_streaks(photo, angle, width, length)).clamp(min=0.0)
+    # streaks measured on Y - R: between two bright streaks the photo itself has a dark gap along the rain
+    lift = torch.minimum(render - clean, dark_streaks(clean, angle, width, length)).clamp(min=0.0)
     return (clean + lift).clamp(0.0, 1.0)

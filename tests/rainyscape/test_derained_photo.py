@@ -56,3 +56,16 @@ def test_derained_photo_takes_out_bright_rain_and_fills_dark_streaks_from_the_re
     render_with_line[4:28, 20] -= 0.3
     kept = derained_photo(photo_with_line, rain, render_with_line, math.pi / 2)
     assert torch.allclose(kept[6:26, 20], photo[6:26, 20], atol=1e-4)
+
+
+def test_the_gap_between_two_bright_streaks_is_not_a_dark_streak() -> None:
+    photo = grey(0.5)
+    photo[4:28, 8] += 0.3
+    photo[4:28, 10] += 0.3
+    rain = torch.zeros_like(photo)
+    rain[4:28, 8] = rain[4:28, 10] = 0.3  # the rain layer found both streaks
+    render = grey(0.5)
+    render[4:28, 9] += 0.1  # a render that kept some of their rain between them
+    assert float(dark_streaks(photo, math.pi / 2)[6:26, 9].min()) > 0.2  # on the photo the gap is a dark line
+    out = derained_photo(photo, rain, render, math.pi / 2)
+    assert float((out - grey(0.5))[6:26].abs().max()) < 1e-4  # measured on Y - R it is not: nothing lifted
