@@ -61,6 +61,16 @@ SEED_NOTES = [
 ]
 
 SUITE_NOTES = [
+    "blurtea320 (new, 2026-12-07, stop 35): the real photos at the size they ship in (images_4, 320x180), rain 10-40 "
+    "px long and 1-2.5 px wide; trained fresh (the other rows are stop 33's runs). The render cannot show a gain "
+    "here: splatfacto trained on the clean photos scores 21.63 dB on its own training views, below the rainy "
+    "baseline (21.68) and below the rainy photos themselves (21.95): 32 views average the rain away, and what "
+    "is left is the per-view camera shake no 3D scene can fit. rainyscape does find the rain: on the rain pixels "
+    "(|Y - clean| > 0.02, 12%) its layer holds 98% of the true rain and B none of it (least-squares shares; 92% "
+    "and 2% on the 96x54 blurtea scene), and the derained photos gain +1.68 dB. Its mean |R - R_true| (0.029) "
+    "is above R = 0's (0.021) because on the rain-free 88% of the pixels R averages 0.025, the render's misfit "
+    "of the shake (the Gaussians see it clamped: 0.017). A stage-2 step at this size costs 0.83 s against the "
+    "baseline's 0.12 (6.8x; 3.2x at 64x64): the rain net's 8 updates and 5 Langevin steps run on every pixel.",
     "Dark streaks measured on Y - R (2026-12-07, stop 35; the table's runs are stop 33's, scored again with "
     "`--reuse`: only the derained photo column changed). Stop 34 scored the dark streaks on the photo Y itself, "
     "where the gap between two bright streaks is a thin dark line along the rain too, and the fill lifted it "
@@ -697,6 +707,27 @@ SUITE = [
         },
         photos=True,
     ),
+    SuiteScene(
+        "blurtea320",
+        18,
+        32,
+        6,
+        320,
+        180,
+        {
+            "blend": "screen",
+            "length_px_min": 10,
+            "length_px_max": 40,
+            "width": 1.0,
+            "width_max": 2.5,
+            "density": 0.12,
+            "intensity": 0.4,
+            "intensity_max": 0.8,
+            "angle_deg": 100,
+            "streak_jitter_deg": 8,
+        },
+        photos=True,
+    ),
 ]
 BLURTEA = ROOT.parent / "shared" / "data" / "blurtea"
 
@@ -974,7 +1005,8 @@ def suite_markdown(args, results: list, load: tuple) -> str:
             f"{scene.width}x{scene.height} | {opts.get('blend', 'additive')}, {length}, "
             f"{100 * rain['coverage']:.0f}% | {r['rainy_inputs']['psnr']:.2f} | {b['train_derained']['psnr']:.2f} / "
             f"{m['train_derained']['psnr']:.2f} ({gain:+.2f}) | {r['clean-trained']['train_derained']['psnr']:.2f} "
-            f"({headroom:+.2f}) | {recovered[-1]:.2f} | {b['train_derained']['ssim']:.3f} / "
+            f"({headroom:+.2f}) | {'-' if math.isnan(recovered[-1]) else f'{recovered[-1]:.2f}'} | "
+            f"{b['train_derained']['ssim']:.3f} / "
             f"{m['train_derained']['ssim']:.3f} | {photo} | {b['heldout']['psnr']:.2f} / {m['heldout']['psnr']:.2f} "
             f"({diff:+.2f}) | {m['angle_error_deg']:.2f} | {m['rain_l1']:.4f} ({m['zero_rain_l1']:.4f}) | "
             f"{b['seconds_per_step']:.3f} / {m['seconds_per_step']:.3f} |{variant}"
@@ -996,7 +1028,7 @@ def suite_markdown(args, results: list, load: tuple) -> str:
             f"- the render of the training views (the 3D scene), rainyscape - baseline: median "
             f"{np.median(gains):+.2f} dB, worst {min(gains):+.2f} dB",
             f"- recovered share of the clean-trained headroom: median {np.nanmedian(recovered):.2f}, worst "
-            f"{np.nanmin(recovered):.2f}",
+            f"{np.nanmin(recovered):.2f} (- where the clean-trained run is not above the baseline)",
             f"- held-out PSNR, rainyscape - baseline: median {np.median(heldout):+.2f} dB, worst {min(heldout):+.2f} "
             "dB (bar: never below -0.3)",
             *(
