@@ -42,7 +42,7 @@ test: install lint
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } >/dev/null 2>&1 \
 	    || echo "could not install chromium: the viewer browser tests will be skipped"; \
 	fi
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=10
 
 bench: install
 	$(PY) benchmarks/bench_rasterizer.py --write
