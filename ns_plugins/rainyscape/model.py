@@ -15,7 +15,9 @@ Overrides of :class:`PortableSplatModel`:
   net gets the rain likelihood + TV + direction loss with B detached (``rain_loss_reaches_gaussians``
   lets TV and the direction loss reach B; with B detached TV(B) has no effect, as in the released code);
   the rain angle is re-estimated every step from Y - B (the scene's angle: the peak of every view's
-  latest gradient-orientation histogram, summed). The loss also returns what the after-step work needs
+  latest gradient-orientation histogram, summed). With ``background_noise`` (a training background colour per
+  pixel) the rain net and the angle see B over a fixed mid-grey, so the rain layer does not learn the noise of
+  partly covered pixels; only the Gaussians' loss sees it. The loss also returns what the after-step work needs
   (``RainFitInputs``: view, Y, B detached, angle), kept for the callback below as splatfacto keeps its
   render ``info`` for densification.
 - ``get_training_callbacks``: after the trainer's step (AFTER_TRAIN_ITERATION), ``rain_updates`` - 1
@@ -309,11 +311,12 @@ class RainyScapeModel(PortableSplatModel):
             return super().get_loss_dict(outputs, batch, metrics_dict)
         clean, rain = outputs["rgb"], outputs["rain"]
         rainy = self.composite_with_background(self.get_gt_img(batch["image"]), outputs["background"])
+        seen = clean.detach()
+        if self.config.background_noise:  # the rain net sees B over one fixed grey, not the Gaussians' noise
+            seen = (seen + (1 - outputs["accumulation"].detach()) * (0.5 - outputs["background"])).clamp(0.0, 1.0)
         view = outputs.get(RAIN_VIEW_KEY)
-        angle = self.update_rain_angle(rainy, clean.detach(), None if view is None else int(view[0]))
-        self.pending_rain_fit = (
-            None if view is None else RainFitInputs(int(view[0]), rainy.detach(), clean.detach(), angle)
-        )
+        angle = self.update_rain_angle(rainy, seen, None if view is None else int(view[0]))
+        self.pending_rain_fit = None if view is None else RainFitInputs(int(view[0]), rainy.detach(), seen, angle)
         # the Gaussians see the rain as fixed (authors' code), plus an L1 of B alone to the rainy image
         rain_seen = rain.detach()
         if self.config.rain_bound_fraction is not None:
@@ -327,7 +330,7 @@ class RainyScapeModel(PortableSplatModel):
             if self.config.clean_l1_rain_threshold is not None:
                 anchor = anchor * (rain.detach().amax(-1, keepdim=True) <= self.config.clean_l1_rain_threshold)
             loss_dict["clean_l1"] = norm * self.config.clean_l1_weight * l1_share * anchor.mean()
-        clean_for_rain = clean if self.config.rain_loss_reaches_gaussians else clean.detach()
+        clean_for_rain = clean if self.config.rain_loss_reaches_gaussians else seen
         loss_dict.update(self.rain_loss_terms(rainy, clean_for_rain, rain, angle))
         return loss_dict
 

@@ -28,6 +28,7 @@ from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackAttrib
 from nerfstudio.models.splatfacto import RGB2SH, SplatfactoModel, SplatfactoModelConfig
 from nerfstudio.utils.rich_utils import CONSOLE
 
+from ns_plugins.data.errors import DataError
 from ns_plugins.splat.backend import rasterize
 from ns_plugins.splat.growth_budget import BudgetStrategy, resolve_max_gaussians
 from ns_plugins.splat.lpips import LazyLPIPS
@@ -128,6 +129,11 @@ class PortableSplatModelConfig(SplatfactoModelConfig):
     quantile of the depths of the seed points in its view), after every refinement and at the last step:
     floaters at the lens that a held-out view looks through (``ns_plugins/splat/near_camera.py``). 0: off;
     also off without seed points."""
+    background_noise: bool = False
+    """With ``background_color`` random: in training, a random colour per pixel instead of one per image
+    (evaluation keeps splatfacto's fixed colour). A gap between the Gaussians then shows noise, which the
+    D-SSIM term punishes as well as the L1, instead of one flat colour that can stand in for dark detail on a
+    bright background (rainyscape: rain that darkens the sky was fitted by such gaps; benchmarks/RESULTS.md)."""
 
 
 class PortableSplatModel(SplatfactoModel):
@@ -147,6 +153,11 @@ class PortableSplatModel(SplatfactoModel):
         return scaled_schedule(self.total_steps, self.num_train_data, given)
 
     def populate_modules(self) -> None:
+        if self.config.background_noise and self.config.background_color != "random":
+            raise DataError(
+                "--pipeline.model.background-noise",
+                f"needs --pipeline.model.background-color random, got {self.config.background_color}",
+            )
         schedule = self.derive_schedule()
         given = {name: getattr(self.config, name) for name in schedule}
         # filled on a copy: the caller's config (a registered default, a test's) keeps its Nones
@@ -388,6 +399,8 @@ class PortableSplatModel(SplatfactoModel):
     def outputs_from_render(self, result: RenderResult, camera: Cameras) -> Dict[str, Union[torch.Tensor, List]]:
         """nerfstudio outputs (``rgb``, ``depth``, ``accumulation``, ``background``, ``extra``); C=1 squeezed."""
         background = self._get_background_color()
+        if self.training and self.config.background_noise:
+            background = torch.rand_like(result.rgb[0])  # [H, W, 3]: a colour per pixel
         rgb = torch.clamp(result.rgb + (1 - result.alpha) * background, 0.0, 1.0)
         if self.config.use_bilateral_grid and self.training and camera.metadata and "cam_idx" in camera.metadata:
             rgb = self._apply_bilateral_grid(rgb, camera.metadata["cam_idx"], rgb.shape[1], rgb.shape[2])

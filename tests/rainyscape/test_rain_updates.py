@@ -18,7 +18,7 @@ from ns_plugins.rainyscape.rain_predictor import RainPredictorConfig
 SIZE = 16
 
 
-def make_model(rain_updates: int):
+def make_model(rain_updates: int, background_noise: bool = False):
     torch.manual_seed(0)
     xyz = (torch.rand(50, 3) - 0.5) * 1.2
     rgb = (torch.rand(50, 3) * 255).to(torch.uint8)
@@ -29,6 +29,7 @@ def make_model(rain_updates: int):
         langevin_steps=0,
         num_downscales=0,
         sh_degree=0,
+        background_noise=background_noise,
     )
     metadata = {IMAGE_SIZE_KEY: (SIZE, SIZE), CAMERA_CODES_KEY: torch.randn(3, 16)}
     model = config.setup(
@@ -83,15 +84,12 @@ def test_after_step_callback_fits_the_view_rain_with_the_trainer_optimizers() ->
     assert optimizers.optimizers["rain_generator"].state_dict()["state"]  # Adam state the trainer checkpoints
 
 
-def test_view_reaches_the_loss_through_the_outputs() -> None:
+def stage2_camera():
     from nerfstudio.cameras.cameras import Cameras
 
-    model = make_model(rain_updates=3)
-    model.optimizers = rain_optimizers(model).optimizers  # what splatfacto's before-step callback hands the strategy
-    model.step = 50  # stage 2
     c2w = torch.eye(4)[:3].clone()
     c2w[2, 3] = 3.0  # looking at the seed points down -z
-    camera = Cameras(
+    return Cameras(
         camera_to_worlds=c2w[None],
         fx=14.0,
         fy=14.0,
@@ -101,7 +99,13 @@ def test_view_reaches_the_loss_through_the_outputs() -> None:
         height=SIZE,
         metadata={"cam_idx": 2},
     )
-    outputs = model(camera)
+
+
+def test_view_reaches_the_loss_through_the_outputs() -> None:
+    model = make_model(rain_updates=3)
+    model.optimizers = rain_optimizers(model).optimizers  # what splatfacto's before-step callback hands the strategy
+    model.step = 50  # stage 2
+    outputs = model(stage2_camera())
     assert outputs[RAIN_VIEW_KEY].tolist() == [2]
     batch = {"image": torch.rand(SIZE, SIZE, 3)}
     loss_dict = model.get_loss_dict(outputs, batch)
@@ -118,3 +122,19 @@ def test_rain_state_is_in_the_model_state_dict() -> None:
     """What a resumed run needs besides the trainer's optimizers: latents, scene state, running angle."""
     keys = set(make_model(rain_updates=2).state_dict())
     assert {"predictor.latents.weight", "predictor.state", "rain_angle_state"} <= keys
+
+
+def test_with_background_noise_the_rain_net_sees_the_render_over_grey() -> None:
+    model = make_model(rain_updates=3, background_noise=True)
+    model.optimizers = rain_optimizers(model).optimizers
+    model.step = 50
+    outputs = model(stage2_camera())
+    alpha = outputs["accumulation"].detach()
+    assert float((1 - alpha).mean()) > 0.1  # part of the view is background
+    model.get_loss_dict(outputs, {"image": torch.rand(SIZE, SIZE, 3)})
+    assert model.pending_rain_fit is not None
+    # the Gaussians' render shows per-pixel noise where uncovered; the rain net's B shows 0.5 there
+    grey = (outputs["rgb"].detach() + (1 - alpha) * (0.5 - outputs["background"])).clamp(0, 1)
+    assert torch.allclose(model.pending_rain_fit.clean, grey)
+    uncovered = (alpha < 0.01).expand_as(grey)
+    assert bool(uncovered.any()) and torch.allclose(grey[uncovered], torch.full_like(grey[uncovered], 0.5), atol=0.01)

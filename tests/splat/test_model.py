@@ -173,3 +173,38 @@ def test_screen_size_thresholds_follow_the_training_render_size(model) -> None:
     assert prune * size == pytest.approx(model.config.min_cull_radius_px)
     assert model.strategy.grow_scale2d == model.config.split_screen_size
     assert model.strategy.prune_scale2d == model.config.cull_screen_size
+
+
+def test_background_noise_gives_each_pixel_its_own_colour_in_training_only() -> None:
+    torch.manual_seed(0)
+    xyz, rgb = torch.randn(50, 3) * 0.05, torch.randint(0, 256, (50, 3), dtype=torch.uint8)
+    config = PortableSplatModelConfig(rasterizer_backend="torch", background_noise=True)
+    m = config.setup(
+        scene_box=SceneBox(aabb=torch.tensor([[-1.0] * 3, [1.0] * 3])), num_train_data=4, seed_points=(xyz, rgb)
+    )
+    # a camera beside the Gaussians, looking away from them: every pixel is background
+    camera = Cameras(
+        camera_to_worlds=look_at(torch.tensor([3.0, 0.0, 0.0]), torch.tensor([6.0, 0.0, 0.0]))[:3][None],
+        fx=20.0,
+        fy=20.0,
+        cx=8.0,
+        cy=8.0,
+        width=16,
+        height=16,
+        camera_type=CameraType.PERSPECTIVE,
+    )
+    m.train()
+    m.step, m.optimizers = 0, {}
+    train_rgb = m.get_outputs(camera)["rgb"].detach().reshape(-1, 3)
+    assert float(train_rgb.std(0).min()) > 0.1  # pixels differ (one random colour per image would give 0)
+    m.eval()
+    eval_rgb = m.get_outputs_for_camera(camera)["rgb"].reshape(-1, 3)
+    assert torch.allclose(eval_rgb, m.background_color.expand_as(eval_rgb), atol=1e-6)  # splatfacto's fixed colour
+
+
+def test_background_noise_needs_a_random_background() -> None:
+    from ns_plugins.data.errors import DataError
+
+    config = PortableSplatModelConfig(rasterizer_backend="torch", background_noise=True, background_color="white")
+    with pytest.raises(DataError, match="background-noise"):
+        config.setup(scene_box=SceneBox(aabb=torch.tensor([[-1.0] * 3, [1.0] * 3])), num_train_data=4)
