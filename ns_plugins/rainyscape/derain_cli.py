@@ -3,11 +3,11 @@
     ns-rainyscape-derain --load-config outputs/.../config.yml --output-dir derained/
 
 writes ``derained/<image stem>.png`` (the clean render of each training view, full resolution),
-unless ``--no-photo`` ``derained/photo/<image stem>.png`` (the training photo with its predicted rain
-layer taken out, Y - R, and its dark streaks along the rain angle filled from the render
-(``derained_photo``): it keeps the photo's own detail and per-view blur, which a render of the 3D
-scene cannot; rain the layer missed stays in it), and, unless ``--no-rain``,
-``derained/rain/<image stem>.png`` (its predicted rain layer; with a darkening layer,
+unless ``--no-photo`` ``derained/photo/<image stem>.png`` (the training photo with its rain taken out,
+Y - R, and its dark streaks along the rain angle filled from the render (``derained_photo``): it keeps
+the photo's own detail and per-view blur, which a render of the 3D scene cannot; rain the layer missed
+stays in it), and, unless ``--no-rain``, ``derained/rain/<image stem>.png`` (the rain R taken out: the
+predicted layer clamped to the photo's top-hats, ``--rain-bound-fraction``; with a darkening layer,
 ``--pipeline.model.predictor.darkening True``, its positive part, and the negative part in
 ``derained/rain_dark/``).
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Optional, cast
 
 from ns_plugins.data import writer
 from ns_plugins.data.errors import DataError, exits_on_data_error
@@ -47,10 +47,16 @@ class DerainArgs:
     wide streaks at high resolution."""
     streak_length: int = STREAK_LENGTH_PX
     """Pixels (odd) along them: a dark line at least this long along the rain counts as a streak."""
+    rain_bound_fraction: Optional[float] = None
+    """The rain taken out of photo/ (and written to rain/) is clamped to each photo's top-hats with a square this
+    share of the image width: rain only where the photo has structure thinner than that, none on a smooth sky
+    (there the predicted layer also holds some of the render's misfit). Default: the run's
+    --pipeline.model.rain-bound-fraction (0.1 in both presets), the bound its Gaussians trained with; 0: the
+    layer as predicted. Raise it for dense rain, whose streaks merge into patches wider than the square."""
 
 
 def main(args: DerainArgs) -> Path:
-    from ns_plugins.rainyscape.evaluation import derained_photos, render_train_views, train_stems
+    from ns_plugins.rainyscape.evaluation import derained_photos, photo_rain_layers, render_train_views, train_stems
     from ns_plugins.splat.evaluate import load_trained_pipeline
 
     if not Path(args.load_config).is_file():
@@ -58,22 +64,27 @@ def main(args: DerainArgs) -> Path:
     for flag, value in (("--streak-width", args.streak_width), ("--streak-length", args.streak_length)):
         if value < 1 or value % 2 == 0:
             raise DataError(flag, f"must be an odd number of pixels, got {value}")
+    if args.rain_bound_fraction is not None and not 0.0 <= args.rain_bound_fraction <= 1.0:
+        raise DataError(
+            "--rain-bound-fraction", f"must be a share of the image width in [0, 1], got {args.rain_bound_fraction}"
+        )
     pipeline, _ = load_trained_pipeline(args.load_config)
     if not hasattr(pipeline.model, "predictor"):
         raise DataError(args.load_config, "not a rainyscape run (its model has no rain predictor)")
     model = cast("RainyScapeModel", pipeline.model)
     views = render_train_views(pipeline)
     darkening = model.config.predictor.darkening
+    rains = photo_rain_layers(pipeline, views, args.rain_bound_fraction)
     photos = (
-        derained_photos(pipeline, views, args.streak_width, args.streak_length, args.dark_streaks)
+        derained_photos(pipeline, views, args.streak_width, args.streak_length, args.dark_streaks, rains)
         if args.photo
         else [None] * len(views)
     )
-    for stem, (clean, rain), photo in zip(train_stems(pipeline), views, photos):
+    for stem, (clean, _), rain, photo in zip(train_stems(pipeline), views, rains, photos):
         writer.write_rgb_png(args.output_dir / f"{stem}.png", clean.numpy())
         if photo is not None:
             writer.write_rgb_png(args.output_dir / "photo" / f"{stem}.png", photo.numpy())
-        if args.rain and rain is not None:
+        if args.rain:
             writer.write_rgb_png(args.output_dir / "rain" / f"{stem}.png", rain.clamp(0, 1).numpy())
             if darkening:  # the layer's negative part, as the generator's gt/rain_dark
                 writer.write_rgb_png(args.output_dir / "rain_dark" / f"{stem}.png", (-rain).clamp(0, 1).numpy())

@@ -3,13 +3,15 @@
 - ``render_train_views``: any trained pipeline's clean render of each training view (for
   rainyscape also its rain layer); the same function scores the baseline, whose render of a
   training view is its only "derained" image.
-- ``train_photos`` / ``derained_photos``: the rainy training photos Y and each one with its rain
-  taken out (``derained_photo``: Y - R, dark streaks from the render): the photo's own detail where the
-  render is the scene's 3D-consistent estimate (``ns-rainyscape-derain`` writes both).
+- ``train_photos`` / ``photo_rain_layers`` / ``derained_photos``: the rainy training photos Y, the rain
+  taken out of each (the predicted layer clamped to the photo's top-hats, the bound the run's Gaussians
+  trained with) and each photo with it taken out (``derained_photo``: Y - R, dark streaks from the render):
+  the photo's own detail where the render is the scene's 3D-consistent estimate (``ns-rainyscape-derain``
+  writes all three).
 - ``train_view_metrics`` / ``rainy_input_metrics``: PSNR/SSIM of those renders / of the rainy
   inputs themselves against gt/clean; ``photo_derained_metrics``: of the derained photos.
 - ``rain_angle_error_deg``: the model's rain angle estimate against gt/scene.json's.
-- ``rain_layer_error``: the predicted rain layers of the training views against gt/rain (- gt/rain_dark).
+- ``rain_layer_error``: the rain taken out of the training photos against gt/rain (- gt/rain_dark).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PIL import Image
 from ns_plugins.data import metrics
 from ns_plugins.rainyscape.derained_photo import STREAK_LENGTH_PX, STREAK_WIDTH_PX, derained_photo
 from ns_plugins.rainyscape.rain_angle import angle_difference
+from ns_plugins.rainyscape.rain_bound import bound_size, clamp_rain
 
 TrainViews = List[Tuple[torch.Tensor, Optional[torch.Tensor]]]
 """(clean [H, W, 3], rain [H, W, 3] or None) per training view: ``render_train_views``' result, rendered once
@@ -73,25 +76,44 @@ def train_photos(pipeline) -> List[torch.Tensor]:
     return [dataset.get_image_float32(i)[..., :3] for i in range(len(dataset))]
 
 
+def photo_rain_layers(
+    pipeline, views: Optional[TrainViews] = None, bound_fraction: Optional[float] = None
+) -> List[torch.Tensor]:
+    """The rain to take out of each training photo [H, W, 3], in camera order (rainyscape runs only): the
+    predicted layer clamped to that photo's top-hats (``clamp_rain``) with a square ``bound_fraction`` of the
+    image width, so no rain is taken out where the photo is smooth (the layer also holds some of the render's
+    misfit there). bound_fraction None: the run's ``rain_bound_fraction``, the bound its Gaussians trained
+    with (none if the run had none); 0: the layer as predicted."""
+    views = render_train_views(pipeline) if views is None else views
+    if any(rain is None for _, rain in views):
+        raise ValueError("rain layers need a run with a rain predictor (rainyscape)")
+    fraction = pipeline.model.config.rain_bound_fraction if bound_fraction is None else bound_fraction
+    rains = [cast(torch.Tensor, rain) for _, rain in views]
+    if not fraction:
+        return rains
+    return [clamp_rain(rain, y, bound_size(fraction, y.shape[1])) for rain, y in zip(rains, train_photos(pipeline))]
+
+
 def derained_photos(
     pipeline,
     views: Optional[TrainViews] = None,
     streak_width: int = STREAK_WIDTH_PX,
     streak_length: int = STREAK_LENGTH_PX,
     fill_dark_streaks: bool = True,
+    rains: Optional[List[torch.Tensor]] = None,
 ) -> List[torch.Tensor]:
     """Each training photo [H, W, 3] with its rain taken out (``derained_photo``), in camera order (rainyscape
-    runs only: the views need their rain layers). streak_width / streak_length: pixels across / along the
-    dark streaks the render fills (``dark_streaks``); fill_dark_streaks False: Y - R."""
+    runs only). streak_width / streak_length: pixels across / along the dark streaks the render fills
+    (``dark_streaks``); fill_dark_streaks False: Y - R. rains: the rain to take out of each photo (default:
+    ``photo_rain_layers`` with the run's bound)."""
     views = render_train_views(pipeline) if views is None else views
-    if any(rain is None for _, rain in views):
-        raise ValueError("derained photos need a run with a rain layer (rainyscape)")
+    rains = photo_rain_layers(pipeline, views) if rains is None else rains
     model = pipeline.model
     # a signed rain layer holds the dark streaks itself; R >= 0 leaves them to the render
     angle = model.rain_angle() if fill_dark_streaks and not model.config.predictor.darkening else None
     return [
-        derained_photo(y, cast(torch.Tensor, rain), clean, angle, streak_width, streak_length)
-        for y, (clean, rain) in zip(train_photos(pipeline), views)
+        derained_photo(y, rain, clean, angle, streak_width, streak_length)
+        for y, (clean, _), rain in zip(train_photos(pipeline), views, rains)
     ]
 
 
@@ -138,12 +160,15 @@ def true_rain(data: Path, stem: str) -> torch.Tensor:
 
 
 def rain_layer_error(pipeline, data: Path, views: Optional[TrainViews] = None) -> Dict[str, float]:
-    """Mean |R - R_true| of the predicted rain layers over the training views, and mean |R_true|
-    (the error of R = 0)."""
+    """Mean |R - R_true| of the rain taken out of the training photos (``photo_rain_layers``, what
+    ``ns-rainyscape-derain`` writes; a run without a rain layer: R = 0), and mean |R_true| (the error of R = 0)."""
     stems = train_stems(pipeline)
     truth = [true_rain(Path(data), s) for s in stems]
     views = render_train_views(pipeline) if views is None else views
-    predicted = [rain if rain is not None else torch.zeros_like(t) for (_, rain), t in zip(views, truth)]
+    if any(rain is None for _, rain in views):
+        predicted = [torch.zeros_like(t) for t in truth]
+    else:
+        predicted = photo_rain_layers(pipeline, views)
     return {
         "rain_l1": float(np.mean([float((p - t).abs().mean()) for p, t in zip(predicted, truth)])),
         "zero_rain_l1": float(np.mean([float(t.abs().mean()) for t in truth])),

@@ -156,7 +156,8 @@ class PortableSplatModel(SplatfactoModel):
         if self.config.background_noise and self.config.background_color != "random":
             raise DataError(
                 "--pipeline.model.background-noise",
-                f"needs --pipeline.model.background-color random, got {self.config.background_color}",
+                f"needs --pipeline.model.background-color random, got {self.config.background_color}"
+                " (pass --pipeline.model.background-noise False to keep that colour)",
             )
         schedule = self.derive_schedule()
         given = {name: getattr(self.config, name) for name in schedule}

@@ -99,6 +99,40 @@ def test_derain_writes_training_images_and_rain(trained: dict, capsys: pytest.Ca
         main(DerainArgs(load_config=trained["config"], output_dir=out, streak_width=4))
 
 
+def test_derain_takes_out_rain_only_where_the_photo_can_hold_it(trained: dict, tmp_path: Path) -> None:
+    """photo/ and rain/ take out the predicted layer clamped to each photo's top-hats with the run's bound (the
+    one its Gaussians trained with); --rain-bound-fraction 0 takes out the layer as predicted."""
+    from ns_plugins.data.errors import DataError
+    from ns_plugins.rainyscape.derain_cli import DerainArgs, main
+    from ns_plugins.rainyscape.evaluation import (
+        load_rgb,
+        photo_rain_layers,
+        render_train_views,
+        train_photos,
+        train_stems,
+    )
+    from ns_plugins.rainyscape.rain_bound import bound_size, top_hats
+    from ns_plugins.splat.evaluate import load_trained_pipeline
+
+    pipeline, _ = load_trained_pipeline(trained["config"])
+    fraction = cast("RainyScapeModel", pipeline.model).config.rain_bound_fraction
+    assert fraction == 0.1  # the preset's
+    views = render_train_views(pipeline)
+    predicted = [cast(torch.Tensor, rain) for _, rain in views]
+    bounded = photo_rain_layers(pipeline, views)
+    for rain, taken, photo in zip(predicted, bounded, train_photos(pipeline)):
+        white, black = top_hats(photo, bound_size(0.1, photo.shape[1]))
+        assert bool((taken <= white + 1e-6).all() and (taken >= -black - 1e-6).all())
+        assert torch.equal(taken, torch.minimum(torch.maximum(rain, -black), white))
+    # the layer as predicted: rain/ holds the model's own output (8-bit rounding apart)
+    out = tmp_path / "unbounded"
+    main(DerainArgs(load_config=trained["config"], output_dir=out, photo=False, rain_bound_fraction=0.0))
+    stem = train_stems(pipeline)[0]
+    assert float((load_rgb(out / f"rain/{stem}.png") - predicted[0].clamp(0, 1)).abs().max()) <= 1 / 255
+    with pytest.raises(DataError, match="--rain-bound-fraction: must be a share of the image width in"):
+        main(DerainArgs(load_config=trained["config"], output_dir=out, rain_bound_fraction=1.5))
+
+
 def test_darkening_flag_trains_a_signed_layer_and_derain_writes_both(
     rainy_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
@@ -171,6 +205,7 @@ def test_gaussians_see_the_clamped_rain_and_a_normalised_loss(trained: dict) -> 
     clean = (rainy - 0.2).requires_grad_()
     rain = torch.full((h, w, 3), 0.2)  # where the photo shows no rain
     outputs = {"rgb": clean, "rain": rain, "background": torch.zeros(3), "rain_view": torch.tensor([0])}
+    outputs["accumulation"] = torch.ones(h, w, 1)  # fully covered: the rain net sees B as it is
     batch = {"image": (rainy * 255).to(torch.uint8)}
 
     def gaussian_loss(**settings) -> float:
